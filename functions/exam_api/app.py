@@ -1,0 +1,110 @@
+"""Full exams and attempts: HTTP in and out only; every rule lives in exam_core."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from exam_core.http import build_resolver, error_responses, logger
+from exam_core.models.api import (
+    AttemptCreated,
+    AttemptOut,
+    ExamList,
+    Result,
+    Review,
+    SaveResponsesRequest,
+    SaveResult,
+    StartAttemptRequest,
+    SubmitRequest,
+)
+from exam_core.runtime import attempt_service
+
+app = build_resolver()
+
+AttemptId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The attempt's id.")]
+TOKEN_HEADER = "X-Attempt-Token"  # noqa: S105 - a header name, not a secret
+
+
+def _token() -> str | None:
+    return app.current_event.headers.get(TOKEN_HEADER)
+
+
+@app.get("/exams", summary="List exams and their blueprints", responses=error_responses(503), tags=["exams"])
+def list_exams() -> ExamList:
+    return attempt_service().list_exams()
+
+
+@app.post(
+    "/attempts",
+    summary="Start a full timed attempt",
+    responses={
+        201: {
+            "description": "The attempt with its questions in serving order",
+            "content": {"application/json": {"model": AttemptCreated}},
+        },
+        **error_responses(400, 404, 422, 503),
+    },
+    tags=["attempts"],
+)
+def start_attempt(request: Annotated[StartAttemptRequest, Body()]) -> Response[Any]:
+    created = attempt_service().start(request.exam_id, request.mode)
+    return Response(
+        status_code=201,
+        content_type=content_types.APPLICATION_JSON,
+        body=created.model_dump(mode="json", by_alias=True),
+        headers={"Location": f"/attempts/{created.attempt_id}"},
+    )
+
+
+@app.get(
+    "/attempts/<attemptId>",
+    summary="Read an attempt to resume it: questions, saved responses, flags, remaining time",
+    responses=error_responses(403, 422, 503),
+    tags=["attempts"],
+)
+def get_attempt(attemptId: AttemptId) -> AttemptOut:
+    return attempt_service().get(attemptId, _token())
+
+
+@app.put(
+    "/attempts/<attemptId>/responses",
+    summary="Save responses and flags (partial, repeatable, last write wins per question)",
+    responses=error_responses(400, 403, 409, 422, 503),
+    tags=["attempts"],
+)
+def save_responses(
+    attemptId: AttemptId,
+    request: Annotated[SaveResponsesRequest, Body()],
+) -> SaveResult:
+    return attempt_service().save(attemptId, _token(), request.responses)
+
+
+@app.post(
+    "/attempts/<attemptId>/submit",
+    summary="Submit and score the attempt (idempotent); the body may carry final responses",
+    responses=error_responses(400, 403, 409, 422, 503),
+    tags=["attempts"],
+)
+def submit_attempt(
+    attemptId: AttemptId,
+    request: Annotated[SubmitRequest | None, Body()] = None,
+) -> Result:
+    return attempt_service().submit(attemptId, _token(), request.responses if request else ())
+
+
+@app.get(
+    "/attempts/<attemptId>/review",
+    summary="Review a submitted attempt: keys, explanations, domains and task statements",
+    responses=error_responses(403, 409, 422, 503),
+    tags=["attempts"],
+)
+def review_attempt(attemptId: AttemptId) -> Review:
+    return attempt_service().review(attemptId, _token())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,192 @@
+"""``make run``: an embedded DynamoDB (moto's server, in-process), the tables from template.yaml,
+the item bank, and the whole API served on http://127.0.0.1:3000 (``PORT`` overrides)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from infra.local.gateway import Gateway, Reply, Template, create_tables, openapi_document
+
+ROOT = Path(__file__).resolve().parents[2]
+BANK_DIR = ROOT / "infra" / "bank"
+MAX_BODY_BYTES = 1_000_000  # API Gateway allows 10 MB, Lambda 6 MB; no request here needs more than a few KB
+
+DEMO_PARTNER_KEYS = "demo-partner-key=demo-partner"
+DEMO_ADMIN_TOKENS = "demo-admin-token=demo-admin"
+
+
+def _pairs(text: str) -> dict[str, str]:
+    """``key=id,key2=id2`` into a dict (keys and ids from settings variables)."""
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "exam-local-gateway/1"
+    gateway: Gateway
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if os.environ.get("LOCAL_ACCESS_LOG"):
+            super().log_message(format, *args)
+
+    def _serve(self) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            self._send(
+                Reply(
+                    413,
+                    {"Content-Type": "application/json", **self.gateway.template.api.gateway_headers},
+                    b'{"error":{"code":"payload_too_large","message":"the request body is too large","details":[]}}',
+                )
+            )
+            return
+        body = self.rfile.read(length) if length else b""
+        headers = dict(self.headers.items())
+        reply = self.gateway.handle(
+            self.command, split.path, parse_qs(split.query), headers, body, self.client_address[0]
+        )
+        self._send(reply)
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        for k, v in reply.headers.items():
+            if k.lower() not in ("content-length", "connection"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+
+@dataclass
+class LocalStack:
+    """Everything ``make run`` starts, in one process; also what the end-to-end tests start."""
+
+    dynamodb_endpoint: str
+    api_url: str
+    httpd: ThreadingHTTPServer
+    gateway: Gateway
+    moto: Any | None
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self.moto is not None:
+            self.moto.stop()
+
+
+def start_dynamodb() -> tuple[Any, str]:
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+def start(
+    port: int = 3000,
+    host: str = "127.0.0.1",
+    endpoint_url: str | None = None,
+    env_overrides: dict[str, str] | None = None,
+    load_bank: bool = True,
+) -> LocalStack:
+    """Start DynamoDB (unless ``endpoint_url`` names one), create tables, load the bank, serve the API."""
+    moto = None
+    if endpoint_url is None:
+        moto, endpoint_url = start_dynamodb()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    template = Template(ROOT / "template.yaml")
+
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint_url)
+    names = create_tables(template, client)
+    os.environ.update(template.environment(names))
+    os.environ.update(env_overrides or {})
+
+    from exam_core import runtime
+    from exam_core.bank_files import load_exam_dir
+    from exam_core.settings import get_settings
+    from exam_core.store import DynamoStore
+
+    runtime.reset()
+    settings = get_settings()
+    if load_bank:
+        store = DynamoStore(settings.items_table, settings.attempts_table, client)
+        for exam_id in settings.exam_id_list:
+            load_exam_dir(store, BANK_DIR / exam_id)
+
+    gateway = Gateway(
+        template,
+        api_keys=_pairs(os.environ.get("LOCAL_PARTNER_KEYS", DEMO_PARTNER_KEYS)),
+        admin_tokens=_pairs(os.environ.get("LOCAL_ADMIN_TOKENS", DEMO_ADMIN_TOKENS)),
+    )
+    gateway.load_all()
+    _Handler.gateway = gateway
+    httpd = ThreadingHTTPServer((host, port), _Handler)
+    httpd.daemon_threads = True
+    api_url = f"http://{host}:{httpd.server_address[1]}"
+    _add_docs(gateway, api_url)
+    threading.Thread(target=httpd.serve_forever, name="local-api", daemon=True).start()
+    return LocalStack(endpoint_url, api_url, httpd, gateway, moto)
+
+
+def _add_docs(gateway: Gateway, api_url: str) -> None:
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui.html import generate_swagger_html
+
+    doc = openapi_document(gateway, api_url)
+    spec = json.dumps(doc)
+    swagger_dir = Path(sys.modules["aws_lambda_powertools"].__file__ or "").parent / "event_handler/openapi/swagger_ui"
+    html = generate_swagger_html(
+        spec.replace("</", "<\\/"),
+        (swagger_dir / "swagger-ui-bundle.min.js").read_text(),
+        f"<style>{(swagger_dir / 'swagger-ui.min.css').read_text()}</style>",
+        "",
+        None,
+    )
+    json_headers = {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"}
+    gateway.extra_routes[("GET", "/openapi.json")] = lambda: Reply(200, json_headers, spec.encode())
+    gateway.extra_routes[("GET", "/swagger")] = lambda: Reply(200, {"Content-Type": "text/html"}, html.encode())
+
+
+def main() -> None:
+    port = int(os.environ.get("PORT", "3000"))
+    stack = start(port=port, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    routes = sorted({(r.path, r.method) for r in stack.gateway.template.routes})
+    print(f"Exam scoring API on {stack.api_url}  (DynamoDB: {stack.dynamodb_endpoint})")
+    for path, method in routes:
+        print(f"  {method:<7} {stack.api_url}{path}")
+    print(f"  OpenAPI {stack.api_url}/openapi.json")
+    print(f"  Swagger {stack.api_url}/swagger")
+    print("Partner API key (X-Api-Key): demo-partner-key   Admin token (Authorization: Bearer): demo-admin-token")
+    print("Press Ctrl+C to stop.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

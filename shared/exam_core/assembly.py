@@ -1,0 +1,119 @@
+"""Form assembly: random within each domain, held to the blueprint and to a target test information.
+
+Random selection alone can give one form much harder than the next. Each form's scored items are
+drawn at random per domain, then single in-domain swaps (each to a random candidate) are accepted
+only when they bring the form's information at the cut closer to the bank's target, until it is
+within ``tolerance``. The result stays random within domains while forms stay parallel.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection
+
+from exam_core.bank import Bank
+from exam_core.blueprint import form_plan
+from exam_core.errors import DomainError
+from exam_core.models.bank import FormKind, Item
+from exam_core.models.records import Form, FormQuestion
+from exam_core.scoring import conversion_table
+
+DEFAULT_TOLERANCE = 0.02
+MAX_SWAP_TRIES = 600
+
+
+class BankTooSmall(DomainError):
+    status = 503
+    code = "bank_too_small"
+
+
+def _sample(rng: random.Random, pool: list[Item], k: int, avoid: Collection[str]) -> list[Item]:
+    """k items from pool, preferring items not in ``avoid`` (recently seen), never repeating one."""
+    if not avoid:
+        return rng.sample(pool, k)
+    fresh = [i for i in pool if i.id not in avoid]
+    if len(fresh) >= k:
+        return rng.sample(fresh, k)
+    stale = [i for i in pool if i.id in avoid]
+    return fresh + rng.sample(stale, k - len(fresh))
+
+
+def assemble(
+    bank: Bank,
+    kind: FormKind,
+    rng: random.Random,
+    *,
+    avoid: Collection[str] = (),
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> Form:
+    scored: dict[str, list[Item]] = {}
+    unscored: list[Item] = []
+    used: set[str] = set()
+    for plan in form_plan(bank.blueprint, kind):
+        pool = bank.operational[plan.domain_id]
+        if len(pool) < plan.scored + max(0, plan.pretest - len(bank.pretest[plan.domain_id])):
+            raise BankTooSmall(
+                f"the bank has too few operational items in domain {plan.domain_id} for a {kind} form",
+                details=[{"domainId": plan.domain_id, "operational": len(pool), "needed": plan.scored}],
+            )
+        chosen = _sample(rng, pool, plan.scored, avoid)
+        scored[plan.domain_id] = chosen
+        used.update(i.id for i in chosen)
+        if plan.pretest:
+            pre_pool = bank.pretest[plan.domain_id]
+            pre = _sample(rng, pre_pool, min(plan.pretest, len(pre_pool)), avoid)
+            if len(pre) < plan.pretest:  # too few pretest items: operational items fill the unscored slots
+                spare = [i for i in pool if i.id not in used]
+                pre += _sample(rng, spare, plan.pretest - len(pre), avoid)
+            unscored += pre
+            used.update(i.id for i in pre)
+
+    _hold_information(bank, kind, rng, scored, used, tolerance)
+
+    entries = [(item, True) for items in scored.values() for item in items] + [(i, False) for i in unscored]
+    rng.shuffle(entries)
+    question_ids: set[str] = set()
+    questions: list[FormQuestion] = []
+    for item, is_scored in entries:
+        qid = f"q{rng.getrandbits(40):010x}"
+        while qid in question_ids:
+            qid = f"q{rng.getrandbits(40):010x}"
+        question_ids.add(qid)
+        order = [o.id for o in item.options]
+        rng.shuffle(order)
+        questions.append(FormQuestion(qid, item.id, "".join(order), is_scored))
+    table = conversion_table([item.b for item, s in entries if s], bank.blueprint.scale)
+    return Form(kind=kind, questions=questions, table=table)
+
+
+def _hold_information(
+    bank: Bank,
+    kind: FormKind,
+    rng: random.Random,
+    scored: dict[str, list[Item]],
+    used: set[str],
+    tolerance: float,
+) -> None:
+    target = bank.target_info.get(kind, 0.0)
+    if target <= 0:
+        return
+    info = bank.info_at_cut
+    current = sum(info[i.id] for items in scored.values() for i in items)
+    domains = [d for d, items in scored.items() if items]
+    weights = [len(scored[d]) for d in domains]
+    for _ in range(MAX_SWAP_TRIES):
+        gap = current - target
+        if abs(gap) <= tolerance * target:
+            return
+        domain = rng.choices(domains, weights)[0]
+        slot = rng.randrange(len(scored[domain]))
+        out = scored[domain][slot]
+        candidate = rng.choice(bank.operational[domain])
+        if candidate.id in used:
+            continue
+        new_gap = gap - info[out.id] + info[candidate.id]
+        if abs(new_gap) < abs(gap):
+            scored[domain][slot] = candidate
+            used.discard(out.id)
+            used.add(candidate.id)
+            current += new_gap - gap

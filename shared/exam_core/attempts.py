@@ -1,0 +1,408 @@
+"""Use cases for full exam attempts: start, read, save responses, submit, review.
+
+Plain Python over the ``Store`` port and the cached bank: no HTTP, no boto3.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import random
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from exam_core.assembly import assemble
+from exam_core.bank import Bank
+from exam_core.bank_cache import BankCache
+from exam_core.blueprint import duration_seconds
+from exam_core.errors import AlreadyExists, Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
+from exam_core.models.api import (
+    AttemptCreated,
+    AttemptOut,
+    DomainOut,
+    ExamList,
+    ExamOut,
+    OptionOut,
+    QuestionOut,
+    ResponseIn,
+    Result,
+    Review,
+    ReviewOption,
+    ReviewQuestion,
+    SavedResponse,
+    SaveResult,
+    TaskStatementOut,
+)
+from exam_core.models.bank import FormKind
+from exam_core.models.records import AttemptMeta, AttemptRecord, Form, StoredResponse
+from exam_core.results import build_result, is_correct
+from exam_core.settings import Settings
+from exam_core.store import Store
+
+SUBMIT_RETRIES = 3
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _iso(epoch: int | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def _forbidden() -> Forbidden:
+    # Same answer for a missing token, a wrong token and an attempt that does not exist.
+    return Forbidden("no attempt with this id accepts this attempt token", code="attempt_forbidden")
+
+
+class AttemptService:
+    def __init__(
+        self,
+        store: Store,
+        banks: BankCache,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        rng_factory: Callable[[], random.Random] = lambda: random.Random(secrets.randbits(64)),  # noqa: S311
+    ) -> None:
+        # random.Random is right here: form draws need a fast, seedable PRNG, not a CSPRNG.
+        # Tokens and ids come from ``secrets`` / ``uuid4``.
+        self.store = store
+        self.banks = banks
+        self.settings = settings
+        self.clock = clock
+        self.rng_factory = rng_factory
+
+    # ------------------------------------------------------------ exams
+
+    def list_exams(self) -> ExamList:
+        return ExamList(exams=[self._exam_out(self.banks.get(e)) for e in self.settings.exam_id_list])
+
+    def _bank(self, exam_id: str) -> Bank:
+        if exam_id not in self.settings.exam_id_list:
+            raise NotFound(f"no exam {exam_id!r}", code="exam_not_found", details=[{"examId": exam_id}])
+        return self.banks.get(exam_id)
+
+    @staticmethod
+    def _exam_out(bank: Bank) -> ExamOut:
+        bp = bank.blueprint
+        full = bp.forms["full"]
+        return ExamOut(
+            exam_id=bp.exam_id,
+            title=bp.title,
+            question_count=full.scored + full.pretest,
+            scored_count=full.scored,
+            duration_minutes=full.duration_minutes or 0,
+            passing_score=bp.scale.passing,
+            scale_min=bp.scale.min,
+            scale_max=bp.scale.max,
+            domains=[
+                DomainOut(
+                    id=d.id,
+                    name=d.name,
+                    weight=d.weight,
+                    task_statements=[TaskStatementOut(id=t.id, text=t.text) for t in d.task_statements],
+                )
+                for d in bp.domains
+            ],
+        )
+
+    # ------------------------------------------------------------ start
+
+    def start(self, exam_id: str, mode: FormKind = "full", candidate_id: str | None = None) -> AttemptCreated:
+        bank = self._bank(exam_id)
+        form = assemble(bank, mode, self.rng_factory())
+        now = int(self.clock())
+        duration = duration_seconds(bank.blueprint, mode)
+        if duration is not None and self.settings.duration_override_seconds:
+            duration = self.settings.duration_override_seconds
+        token = secrets.token_urlsafe(32)
+        meta = AttemptMeta(
+            attempt_id=uuid.uuid4().hex,
+            exam_id=exam_id,
+            mode=mode,
+            status="in_progress",
+            token_hash=hash_token(token),
+            started_at=now,
+            expires_at=None if duration is None else now + duration,
+            duration_seconds=duration,
+            bank_version=bank.version,
+            candidate_id=candidate_id,
+        )
+        try:
+            self.store.create_attempt(meta, form)
+        except AlreadyExists as exc:  # a uuid4 collision: practically impossible, never silently merged
+            raise Conflict("attempt id collision; retry", code="attempt_exists") from exc
+        questions = self._questions(bank, form)
+        return AttemptCreated(
+            attempt_id=meta.attempt_id,
+            attempt_token=token,
+            exam_id=exam_id,
+            mode=mode,
+            started_at=_iso(now) or datetime.now(UTC),
+            expires_at=_iso(meta.expires_at),
+            duration_seconds=duration,
+            question_count=len(questions),
+            questions=questions,
+        )
+
+    @staticmethod
+    def _questions(bank: Bank, form: Form) -> list[QuestionOut]:
+        out = []
+        for n, q in enumerate(form.questions, start=1):
+            item = bank.items[q.item_id]
+            by_id = {o.id: o for o in item.options}
+            out.append(
+                QuestionOut(
+                    number=n,
+                    question_id=q.question_id,
+                    type=item.type,
+                    select_count=item.select_count,
+                    stem=item.stem,
+                    options=[OptionOut(id=chr(ord("a") + i), text=by_id[o].text) for i, o in enumerate(q.order)],
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------ read
+
+    def _load(self, attempt_id: str, token: str | None) -> AttemptRecord:
+        if not token:
+            raise _forbidden()
+        record = self.store.load_attempt(attempt_id)
+        if record is None or not hmac.compare_digest(hash_token(token), record.meta.token_hash):
+            raise _forbidden()
+        return record
+
+    def _expired(self, meta: AttemptMeta, now: float) -> bool:
+        return meta.expires_at is not None and now > meta.expires_at + self.settings.submit_grace_seconds
+
+    def _remaining(self, meta: AttemptMeta, now: float) -> int | None:
+        if meta.expires_at is None:
+            return None
+        return max(0, int(meta.expires_at - now))
+
+    def get(self, attempt_id: str, token: str | None) -> AttemptOut:
+        record = self._load(attempt_id, token)
+        now = self.clock()
+        result: Result | None = None
+        if record.meta.status == "in_progress" and self._expired(record.meta, now):
+            result = self._finish(record, now, timed_out=True)
+        elif record.meta.result_json:
+            result = Result.model_validate_json(record.meta.result_json)
+        bank = self.banks.get(record.meta.exam_id)
+        meta = record.meta
+        responses = sorted(record.responses.values(), key=lambda r: r.question_id)
+        return AttemptOut(
+            attempt_id=meta.attempt_id,
+            exam_id=meta.exam_id,
+            mode=meta.mode,
+            status="submitted" if result else "in_progress",
+            started_at=_iso(meta.started_at) or datetime.now(UTC),
+            expires_at=_iso(meta.expires_at),
+            duration_seconds=meta.duration_seconds,
+            remaining_seconds=0 if result else self._remaining(meta, now),
+            question_count=len(record.form.questions),
+            answered_count=sum(1 for r in responses if r.selected),
+            flagged_count=sum(1 for r in responses if r.flagged),
+            questions=self._questions(bank, record.form),
+            responses=[
+                SavedResponse(
+                    question_id=r.question_id,
+                    selected=r.selected,
+                    flagged=r.flagged,
+                    saved_at=_iso(r.saved_at) or datetime.now(UTC),
+                )
+                for r in responses
+            ],
+            result=result,
+        )
+
+    # ------------------------------------------------------------ save
+
+    def _validate(self, bank: Bank, form: Form, responses: Sequence[ResponseIn], now: int) -> list[StoredResponse]:
+        problems: list[dict[str, object]] = []
+        latest: dict[str, StoredResponse] = {}
+        for n, r in enumerate(responses):
+            q = form.question(r.question_id)
+            if q is None:
+                problems.append({"index": n, "questionId": r.question_id, "code": "unknown_question"})
+                continue
+            item = bank.items[q.item_id]
+            valid = {chr(ord("a") + i) for i in range(len(q.order))}
+            bad = [s for s in r.selected if s not in valid]
+            if bad:
+                problems.append({"index": n, "questionId": r.question_id, "code": "unknown_option", "options": bad})
+            if len(set(r.selected)) != len(r.selected):
+                problems.append({"index": n, "questionId": r.question_id, "code": "duplicate_option"})
+            if len(set(r.selected)) > item.select_count:
+                problems.append(
+                    {
+                        "index": n,
+                        "questionId": r.question_id,
+                        "code": "too_many_selections",
+                        "selectCount": item.select_count,
+                    }
+                )
+            latest[r.question_id] = StoredResponse(r.question_id, sorted(set(r.selected)), r.flagged, now)
+        if problems:
+            raise InvalidInput(
+                "some responses do not fit the questions they answer; nothing was saved",
+                code="invalid_responses",
+                details=problems,
+            )
+        return list(latest.values())
+
+    def save(self, attempt_id: str, token: str | None, responses: Sequence[ResponseIn]) -> SaveResult:
+        record = self._load(attempt_id, token)
+        now = self.clock()
+        self._ensure_open(record, now)
+        bank = self.banks.get(record.meta.exam_id)
+        stored = self._validate(bank, record.form, responses, int(now))
+        try:
+            self.store.save_responses(
+                attempt_id, record.meta.token_hash, stored, int(now) - self.settings.submit_grace_seconds
+            )
+        except StaleWrite:
+            # Submitted or expired between our read and our write: report it; nothing was written.
+            latest = self._load(attempt_id, token)
+            self._ensure_open(latest, self.clock())
+            raise Conflict("the attempt changed while saving; retry", code="attempt_busy") from None
+        merged = {**record.responses, **{r.question_id: r for r in stored}}
+        return SaveResult(
+            attempt_id=attempt_id,
+            saved=len(stored),
+            answered_count=sum(1 for r in merged.values() if r.selected),
+            remaining_seconds=self._remaining(record.meta, now),
+        )
+
+    def _ensure_open(self, record: AttemptRecord, now: float) -> None:
+        if record.meta.status != "in_progress":
+            raise Conflict("this attempt was already submitted; answers can no longer change", code="attempt_submitted")
+        if self._expired(record.meta, now):
+            self._finish(record, now, timed_out=True)
+            raise Conflict(
+                "time is up for this attempt; it was scored on the answers saved before it expired",
+                code="attempt_expired",
+            )
+
+    # ------------------------------------------------------------ submit
+
+    def submit(self, attempt_id: str, token: str | None, responses: Sequence[ResponseIn] = ()) -> Result:
+        for _ in range(SUBMIT_RETRIES):
+            record = self._load(attempt_id, token)
+            if record.meta.result_json:
+                return Result.model_validate_json(record.meta.result_json)  # idempotent: same result again
+            now = self.clock()
+            if self._expired(record.meta, now):
+                result = self._finish(record, now, timed_out=True)
+                if responses:
+                    raise Conflict(
+                        "time is up for this attempt; the final answers in this request were not saved and the "
+                        "attempt was scored on the answers saved before it expired",
+                        code="attempt_expired",
+                    )
+                return result
+            final: list[StoredResponse] = []
+            if responses:
+                final = self._validate(self.banks.get(record.meta.exam_id), record.form, responses, int(now))
+            try:
+                return self._finish(record, now, timed_out=False, final=final)
+            except StaleWrite:
+                continue  # a save or another submission won the race: read again
+        raise Conflict("the attempt is changing too fast to submit; retry", code="attempt_busy")
+
+    def _finish(
+        self, record: AttemptRecord, now: float, *, timed_out: bool, final: Sequence[StoredResponse] = ()
+    ) -> Result:
+        """Score and store the result with one conditional write on the revision that was read.
+
+        If another writer got there first, a timed-out finish returns whatever result is stored.
+        """
+        bank = self.banks.get(record.meta.exam_id)
+        responses = {**record.responses, **{r.question_id: r for r in final}}
+        submitted_at = int(now) if not timed_out or record.meta.expires_at is None else record.meta.expires_at
+        result = build_result(
+            bank,
+            record.form,
+            responses,
+            attempt_id=record.meta.attempt_id,
+            exam_id=record.meta.exam_id,
+            mode=record.meta.mode,
+            submitted_at=submitted_at,
+            timed_out=timed_out,
+            study_hours=self.settings.study_hours,
+        )
+        try:
+            self.store.finish_attempt(
+                record.meta.attempt_id,
+                record.meta.rev,
+                submitted_at,
+                timed_out,
+                result.model_dump_json(by_alias=True),
+                final,
+            )
+        except StaleWrite:
+            if not timed_out:
+                raise
+            latest = self.store.load_attempt(record.meta.attempt_id)
+            if latest is None or not latest.meta.result_json:
+                raise Conflict("the attempt is changing; retry", code="attempt_busy") from None
+            return Result.model_validate_json(latest.meta.result_json)
+        return result
+
+    # ------------------------------------------------------------ review
+
+    def review(self, attempt_id: str, token: str | None) -> Review:
+        record = self._load(attempt_id, token)
+        now = self.clock()
+        if record.meta.status == "in_progress" and self._expired(record.meta, now):
+            result = self._finish(record, now, timed_out=True)
+        elif record.meta.result_json:
+            result = Result.model_validate_json(record.meta.result_json)
+        else:
+            raise Conflict("the review opens after the attempt is submitted", code="attempt_not_submitted")
+        bank = self.banks.get(record.meta.exam_id)
+        texts = bank.blueprint.task_text()
+        questions = []
+        for n, q in enumerate(record.form.questions, start=1):
+            item = bank.items[q.item_id]
+            resp = record.responses.get(q.question_id)
+            selected = resp.selected if resp else []
+            key_served = q.to_served(item.key)
+            by_id = {o.id: o for o in item.options}
+            options = []
+            for i, oid in enumerate(q.order):
+                served = chr(ord("a") + i)
+                options.append(
+                    ReviewOption(
+                        id=served,
+                        text=by_id[oid].text,
+                        correct=served in key_served,
+                        selected=served in selected,
+                        explanation=by_id[oid].explanation,
+                    )
+                )
+            domain_id = bank.domain_of_item[item.id]
+            questions.append(
+                ReviewQuestion(
+                    number=n,
+                    question_id=q.question_id,
+                    type=item.type,
+                    select_count=item.select_count,
+                    stem=item.stem,
+                    options=options,
+                    selected=selected,
+                    key=key_served,
+                    correct=is_correct(q, item, resp),
+                    scored=q.scored,
+                    flagged=bool(resp and resp.flagged),
+                    domain_id=domain_id,
+                    domain_name=bank.domain_name(domain_id),
+                    task_statement=TaskStatementOut(id=item.task, text=texts[item.task]),
+                    reference=item.reference,
+                )
+            )
+        return Review(attempt_id=attempt_id, result=result, questions=questions)

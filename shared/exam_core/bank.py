@@ -1,0 +1,103 @@
+"""The item bank in memory: validated items with per-domain indexes built once per bank version."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from exam_core.blueprint import form_plan
+from exam_core.models.bank import Blueprint, FormKind, Item
+from exam_core.scoring import test_information
+
+
+@dataclass(frozen=True, slots=True)
+class ItemError:
+    item_id: str
+    field: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"itemId": self.item_id, "field": self.field, "message": self.message}
+
+
+class BankValidationError(ValueError):
+    def __init__(self, errors: list[ItemError]) -> None:
+        super().__init__("; ".join(f"{e.item_id}.{e.field}: {e.message}" for e in errors[:20]))
+        self.errors = errors
+
+
+def parse_items(blueprint: Blueprint, raw_items: Iterable[Mapping[str, Any]]) -> list[Item]:
+    """Validate raw item dicts against the schema and the blueprint; raise with every error found."""
+    errors: list[ItemError] = []
+    items: list[Item] = []
+    seen: set[str] = set()
+    tasks = blueprint.domain_of_task()
+    for n, raw in enumerate(raw_items):
+        item_id = str(raw.get("id", f"#{n}")) if isinstance(raw, Mapping) else f"#{n}"
+        try:
+            item = Item.model_validate(raw)
+        except ValidationError as exc:
+            for e in exc.errors():
+                loc = ".".join(str(p) for p in e["loc"]) or "item"
+                errors.append(ItemError(item_id, loc, e["msg"]))
+            continue
+        if item.id in seen:
+            errors.append(ItemError(item.id, "id", "duplicate item id"))
+        seen.add(item.id)
+        if item.task not in tasks:
+            errors.append(ItemError(item.id, "task", f"unknown task statement {item.task!r}"))
+        items.append(item)
+    if errors:
+        raise BankValidationError(errors)
+    return items
+
+
+@dataclass(slots=True)
+class Bank:
+    """An exam's blueprint and items, indexed for assembly. Built once per bank version and cached."""
+
+    blueprint: Blueprint
+    items: dict[str, Item]
+    version: int = 1
+    domain_of_item: dict[str, str] = field(default_factory=dict)
+    operational: dict[str, list[Item]] = field(default_factory=dict)
+    pretest: dict[str, list[Item]] = field(default_factory=dict)
+    info_at_cut: dict[str, float] = field(default_factory=dict)
+    target_info: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, blueprint: Blueprint, items: Iterable[Item], version: int = 1) -> Bank:
+        bank = cls(blueprint=blueprint, items={i.id: i for i in items}, version=version)
+        by_task = blueprint.domain_of_task()
+        cut = blueprint.scale.theta_cut
+        bank.operational = {d.id: [] for d in blueprint.domains}
+        bank.pretest = {d.id: [] for d in blueprint.domains}
+        for item in sorted(bank.items.values(), key=lambda i: i.id):
+            domain = by_task[item.task].id
+            bank.domain_of_item[item.id] = domain
+            bank.info_at_cut[item.id] = test_information(cut, [item.b])
+            if item.status == "operational":
+                bank.operational[domain].append(item)
+            elif item.status == "pretest":
+                bank.pretest[domain].append(item)
+        for kind in blueprint.forms:
+            bank.target_info[kind] = bank._expected_info(kind)
+        return bank
+
+    def _expected_info(self, kind: FormKind) -> float:
+        """Information at the cut of a form drawn at random: the target that assembly holds every form to."""
+        total = 0.0
+        for plan in form_plan(self.blueprint, kind):
+            pool = self.operational[plan.domain_id]
+            if pool:
+                total += plan.scored * sum(self.info_at_cut[i.id] for i in pool) / len(pool)
+        return total
+
+    def domain_name(self, domain_id: str) -> str:
+        for d in self.blueprint.domains:
+            if d.id == domain_id:
+                return d.name
+        raise KeyError(domain_id)

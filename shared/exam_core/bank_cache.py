@@ -1,0 +1,52 @@
+"""The bank cached in the function's memory, reloaded when its version changes.
+
+A warm container serves forms from memory. At most once per ``refresh_seconds`` it reads the bank's
+version (one small GetItem) and reloads only if an operator changed the bank.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from exam_core.bank import Bank
+from exam_core.errors import NotFound
+from exam_core.models.bank import Blueprint, Item
+from exam_core.store import Store
+
+
+@dataclass(slots=True)
+class _Entry:
+    bank: Bank
+    checked_at: float
+
+
+class BankCache:
+    def __init__(
+        self, store: Store, refresh_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.store = store
+        self.refresh_seconds = refresh_seconds
+        self.clock = clock
+        self._entries: dict[str, _Entry] = {}
+
+    def get(self, exam_id: str) -> Bank:
+        now = self.clock()
+        entry = self._entries.get(exam_id)
+        if entry is not None:
+            if now - entry.checked_at < self.refresh_seconds:
+                return entry.bank
+            if self.store.bank_version(exam_id) == entry.bank.version:
+                entry.checked_at = now
+                return entry.bank
+        stored = self.store.load_bank(exam_id)
+        if stored is None:
+            raise NotFound(f"no exam {exam_id!r}", code="exam_not_found")
+        blueprint = Blueprint.model_validate(stored.blueprint)
+        bank = Bank.build(blueprint, (Item.model_validate(i) for i in stored.items), stored.version)
+        self._entries[exam_id] = _Entry(bank, now)
+        return bank
+
+    def invalidate(self) -> None:
+        self._entries.clear()

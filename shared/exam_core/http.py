@@ -1,0 +1,79 @@
+"""The HTTP edge shared by every function: one resolver factory, every domain error mapped in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from exam_core.errors import DomainError, Throttled
+from exam_core.models.api import ErrorBody
+
+logger = Logger(service="exam-scoring-api")
+
+ALLOWED_HEADERS = ["Content-Type", "Authorization", "X-Api-Key", "X-Attempt-Token", "Idempotency-Key"]
+
+_DESCRIPTIONS = {
+    400: "Malformed request (for example a body that is not JSON).",
+    403: "Missing or wrong credentials; never says whether the object exists.",
+    404: "No such exam or route.",
+    409: "The attempt's state does not allow this (already submitted, expired, not yet submitted).",
+    422: "The request does not match the schema, or its answers do not fit the questions.",
+    503: "The database is busy; retry after the Retry-After header's seconds.",
+}
+
+
+def error_responses(*codes: int) -> dict[int, Any]:
+    """OpenAPI ``responses`` entries for the error statuses a route can return."""
+    return {
+        code: {"description": _DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorBody}}}
+        for code in codes
+    }
+
+
+def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response[Any]:
+    headers: dict[str, str] = {}
+    if status == 503:
+        headers["Retry-After"] = str(Throttled.retry_after_seconds)
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": {"code": code, "message": message, "details": details or []}},
+        headers=headers,
+    )
+
+
+def build_resolver() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        cors=CORSConfig(allow_origin="*", allow_headers=ALLOWED_HEADERS, max_age=600),
+    )
+
+    @app.exception_handler(DomainError)
+    def _domain(exc: DomainError) -> Response[Any]:
+        if exc.status >= 500:
+            logger.warning("service unavailable", extra={"code": exc.code})
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response[Any]:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "malformed_json", "the request body is not valid JSON")
+        # Only location, type and pydantic's message: never echo input values back (no reflected content).
+        details = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "message": e.get("msg")} for e in errors]
+        return error_response(422, "invalid_request", "the request does not match the API schema", details)
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response[Any]:
+        return error_response(404, "route_not_found", "no such route")
+
+    @app.exception_handler(Exception)
+    def _unexpected(_exc: Exception) -> Response[Any]:  # pragma: no cover - a bug, logged with its stack
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "something went wrong on our side; it has been logged")
+
+    return app

@@ -1,0 +1,241 @@
+"""The public API: request and response models, camelCase on the wire.
+
+Nothing here can carry an answer key, an explanation, a difficulty or the scored/pretest flag
+except the models that are only returned after submission (``Result`` and ``Review*``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+QuestionId = Annotated[str, StringConstraints(pattern=r"^q[0-9a-f]{10}$")]
+ServedOptionId = Annotated[str, StringConstraints(pattern=r"^[a-f]$")]
+ExamId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,32}$")]
+Mode = Literal["full"]
+Status = Literal["in_progress", "submitted"]
+
+MAX_RESPONSES_PER_REQUEST = 65
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
+
+
+class RequestModel(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
+
+
+# ---------------------------------------------------------------- errors
+
+
+class ErrorDetail(ApiModel):
+    code: str = Field(description="Machine-readable error code, for example attempt_not_found.")
+    message: str
+    details: list[dict[str, object]] = Field(default_factory=list)
+
+
+class ErrorBody(ApiModel):
+    error: ErrorDetail
+
+
+# ---------------------------------------------------------------- exams
+
+
+class TaskStatementOut(ApiModel):
+    id: str
+    text: str
+
+
+class DomainOut(ApiModel):
+    id: str
+    name: str
+    weight: float
+    task_statements: list[TaskStatementOut]
+
+
+class ExamOut(ApiModel):
+    exam_id: str
+    title: str
+    question_count: int
+    scored_count: int
+    duration_minutes: int
+    passing_score: int
+    scale_min: int
+    scale_max: int
+    domains: list[DomainOut]
+
+
+class ExamList(ApiModel):
+    exams: list[ExamOut]
+
+
+# ---------------------------------------------------------------- attempts
+
+
+class OptionOut(ApiModel):
+    id: str
+    text: str
+
+
+class QuestionOut(ApiModel):
+    number: int
+    question_id: str
+    type: Literal["single", "multiple"]
+    select_count: int
+    stem: str
+    options: list[OptionOut]
+
+
+class StartAttemptRequest(RequestModel):
+    exam_id: ExamId
+    mode: Mode = "full"
+
+
+class ResponseIn(RequestModel):
+    question_id: QuestionId
+    selected: list[ServedOptionId] = Field(default_factory=list, max_length=6)
+    flagged: bool = False
+
+
+class SaveResponsesRequest(RequestModel):
+    responses: list[ResponseIn] = Field(min_length=1, max_length=MAX_RESPONSES_PER_REQUEST)
+
+
+class SubmitRequest(RequestModel):
+    responses: list[ResponseIn] = Field(default_factory=list, max_length=MAX_RESPONSES_PER_REQUEST)
+
+
+class SavedResponse(ApiModel):
+    question_id: str
+    selected: list[str]
+    flagged: bool
+    saved_at: datetime
+
+
+class ScoreBand(ApiModel):
+    low: int
+    high: int
+
+
+class ScoredCount(ApiModel):
+    correct: int
+    total: int
+
+
+class DomainResult(ApiModel):
+    domain_id: str
+    name: str
+    weight: float
+    correct: int
+    total: int
+    percent: float
+    expected_percent_at_cut: float = Field(
+        description="Percent a borderline (just passing) candidate is expected to score on these items."
+    )
+    rating: Literal["meets", "needs_improvement"]
+
+
+class StudyTask(ApiModel):
+    id: str
+    text: str
+    missed: int
+
+
+class StudyPlanEntry(ApiModel):
+    domain_id: str
+    name: str
+    share: float
+    hours: float
+    task_statements: list[StudyTask]
+
+
+class Result(ApiModel):
+    attempt_id: str
+    exam_id: str
+    mode: str
+    submitted_at: datetime
+    timed_out: bool
+    scaled_score: int
+    passed: bool
+    passing_score: int
+    scale_min: int
+    scale_max: int
+    score_band: ScoreBand
+    pass_probability: float
+    scored: ScoredCount
+    answered: int
+    domains: list[DomainResult]
+    weakest_domain: str
+    study_plan: list[StudyPlanEntry]
+
+
+class AttemptCreated(ApiModel):
+    attempt_id: str
+    attempt_token: str = Field(description="Send it back in the X-Attempt-Token header on every call.")
+    exam_id: str
+    mode: str
+    started_at: datetime
+    expires_at: datetime | None
+    duration_seconds: int | None
+    question_count: int
+    questions: list[QuestionOut]
+
+
+class AttemptOut(ApiModel):
+    attempt_id: str
+    exam_id: str
+    mode: str
+    status: Status
+    started_at: datetime
+    expires_at: datetime | None
+    duration_seconds: int | None
+    remaining_seconds: int | None
+    question_count: int
+    answered_count: int
+    flagged_count: int
+    questions: list[QuestionOut]
+    responses: list[SavedResponse]
+    result: Result | None = None
+
+
+class SaveResult(ApiModel):
+    attempt_id: str
+    saved: int
+    answered_count: int
+    remaining_seconds: int | None
+
+
+class ReviewOption(ApiModel):
+    id: str
+    text: str
+    correct: bool
+    selected: bool
+    explanation: str
+
+
+class ReviewQuestion(ApiModel):
+    number: int
+    question_id: str
+    type: Literal["single", "multiple"]
+    select_count: int
+    stem: str
+    options: list[ReviewOption]
+    selected: list[str]
+    key: list[str]
+    correct: bool
+    scored: bool
+    flagged: bool
+    domain_id: str
+    domain_name: str
+    task_statement: TaskStatementOut
+    reference: str | None = None
+
+
+class Review(ApiModel):
+    attempt_id: str
+    result: Result
+    questions: list[ReviewQuestion]

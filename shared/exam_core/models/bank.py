@@ -1,0 +1,131 @@
+"""Exam data: the blueprint and the items, as authored in ``infra/bank/<exam>/`` and stored in the bank.
+
+These models hold answer keys and difficulties; they never leave the server before submission.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
+
+ItemStatus = Literal["operational", "pretest", "retired"]
+ItemType = Literal["single", "multiple"]
+FormKind = Literal["full", "diagnostic"]
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+OptionId = Annotated[str, StringConstraints(pattern=r"^[a-f]$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class TaskStatement(_Model):
+    id: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+$")]
+    text: Text
+
+
+class Domain(_Model):
+    id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,64}$")]
+    name: Text
+    weight: float = Field(gt=0, le=1)
+    task_statements: list[TaskStatement] = Field(min_length=1)
+
+
+class FormSpec(_Model):
+    scored: int = Field(ge=1, le=200)
+    pretest: int = Field(ge=0, le=100)
+    duration_minutes: int | None = Field(default=None, ge=1)
+
+
+class Scale(_Model):
+    min: int
+    max: int
+    passing: int
+    theta_cut: float
+    slope: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Scale:
+        if not self.min < self.passing < self.max:
+            raise ValueError("scale needs min < passing < max")
+        return self
+
+
+class Blueprint(_Model):
+    exam_id: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,32}$")]
+    title: Text
+    version: int = Field(ge=1)
+    scale: Scale
+    forms: dict[FormKind, FormSpec]
+    domains: list[Domain] = Field(min_length=1)
+    # Minimum operational+pretest items per domain for the bank check (defaults to 4x a form's share).
+    bank_minimums: dict[str, int] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Blueprint:
+        total = sum(d.weight for d in self.domains)
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"domain weights must sum to 1, got {total:.4f}")
+        if len({d.id for d in self.domains}) != len(self.domains):
+            raise ValueError("duplicate domain ids")
+        if "full" not in self.forms:
+            raise ValueError("forms.full is required")
+        return self
+
+    def domain_of_task(self) -> dict[str, Domain]:
+        return {t.id: d for d in self.domains for t in d.task_statements}
+
+    def task_text(self) -> dict[str, str]:
+        return {t.id: t.text for d in self.domains for t in d.task_statements}
+
+
+class ItemOption(_Model):
+    id: OptionId
+    text: Text
+    explanation: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000)]
+
+
+class Item(_Model):
+    """One exam item as authored. ``domain`` is derived from ``task`` by the bank."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{3,64}$")]
+    task: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+$")]
+    type: ItemType
+    select_count: int = Field(ge=1, le=5)
+    status: ItemStatus
+    b: float = Field(ge=-5, le=5)
+    stem: Text
+    options: list[ItemOption] = Field(min_length=4, max_length=6)
+    key: list[OptionId] = Field(min_length=1, max_length=5)
+    reference: str | None = None
+    version: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Item:
+        ids = [o.id for o in self.options]
+        if len(set(ids)) != len(ids):
+            raise ValueError("duplicate option ids")
+        texts = [" ".join(o.text.lower().split()) for o in self.options]
+        if len(set(texts)) != len(texts):
+            raise ValueError("duplicate option texts")
+        if len(set(self.key)) != len(self.key):
+            raise ValueError("key names an option twice")
+        unknown = set(self.key) - set(ids)
+        if unknown:
+            raise ValueError(f"key names unknown options {sorted(unknown)}")
+        if len(self.key) != self.select_count:
+            raise ValueError(f"key has {len(self.key)} options but selectCount is {self.select_count}")
+        if self.type == "single" and self.select_count != 1:
+            raise ValueError("a single-answer item has selectCount 1")
+        if self.type == "multiple" and self.select_count < 2:
+            raise ValueError("a multiple-response item has selectCount of at least 2")
+        if self.select_count >= len(self.options):
+            raise ValueError("selectCount must be smaller than the number of options")
+        return self
+
+    @property
+    def domain_prefix(self) -> str:
+        return self.task.split(".")[0]

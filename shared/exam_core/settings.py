@@ -1,0 +1,38 @@
+"""Settings read once from the environment into a pydantic-settings model."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    stage: str = "local"
+    items_table: str = "exam-items"
+    attempts_table: str = "exam-attempts"
+    # Comma-separated exam ids served by GET /exams; each needs its blueprint loaded in the items table.
+    exam_ids: str = "clf-c02"
+    # How long a warm function trusts its cached bank before it checks the bank's version again.
+    bank_refresh_seconds: float = Field(default=60.0, ge=0)
+    # Latency allowance after expiresAt during which saves and submissions are still accepted.
+    submit_grace_seconds: int = Field(default=30, ge=0)
+    # Total study hours split across domains in a study plan.
+    study_hours: float = Field(default=20.0, gt=0)
+    # Time-to-live of attempt records that nobody submitted (days after expiry).
+    abandoned_ttl_days: int = Field(default=30, ge=1)
+    # Overrides the blueprint's duration (seconds); lets tests and demos run out the clock quickly.
+    duration_override_seconds: int | None = Field(default=None, ge=1)
+    aws_endpoint_url: str | None = None
+
+    @property
+    def exam_id_list(self) -> list[str]:
+        return [e.strip() for e in self.exam_ids.split(",") if e.strip()]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

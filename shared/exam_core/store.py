@@ -1,0 +1,397 @@
+"""The one module that talks to DynamoDB. Everything above it sees domain records and domain errors.
+
+Items table (pk = exam id):      sk ``META`` (blueprint, bank version) and ``ITEM#<id>`` (one item).
+Attempts table (pk = attempt id): sk ``META`` (status, token hash, clock, revision, result),
+``FORM`` (served form and conversion table, written once) and ``R#<questionId>`` (one response each).
+
+Access patterns, in DynamoDB calls: load a bank 1 query; start an attempt 1 transaction (META+FORM);
+read an attempt 1 query; save responses 1 transaction (conditional META revision bump + the
+responses); submit = that read + 1 conditional update of META on the revision it read, so two
+submissions, or a save racing a submission, can never both win.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from exam_core.errors import AlreadyExists, StaleWrite, Throttled
+from exam_core.models.records import AttemptMeta, AttemptRecord, Form, StoredResponse
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+RETRYABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionInProgressException",
+}
+
+
+class BankData(Protocol):
+    blueprint: dict[str, Any]
+    version: int
+    items: list[dict[str, Any]]
+
+
+class StoredBank:
+    __slots__ = ("blueprint", "items", "version")
+
+    def __init__(self, blueprint: dict[str, Any], version: int, items: list[dict[str, Any]]) -> None:
+        self.blueprint = blueprint
+        self.version = version
+        self.items = items
+
+
+class Store(Protocol):
+    """The data-access port. ``DynamoStore`` implements it; tests and benchmarks use an in-memory fake."""
+
+    def load_bank(self, exam_id: str) -> StoredBank | None: ...
+    def bank_version(self, exam_id: str) -> int | None: ...
+    def put_bank(self, exam_id: str, blueprint: dict[str, Any], items: Sequence[dict[str, Any]]) -> int: ...
+    def create_attempt(self, meta: AttemptMeta, form: Form) -> None: ...
+    def load_attempt(self, attempt_id: str) -> AttemptRecord | None: ...
+    def save_responses(
+        self, attempt_id: str, token_hash: str, responses: Sequence[StoredResponse], not_expired_at: int
+    ) -> None: ...
+    def finish_attempt(
+        self,
+        attempt_id: str,
+        expected_rev: int,
+        submitted_at: int,
+        timed_out: bool,
+        result_json: str,
+        final: Sequence[StoredResponse] = (),
+    ) -> None: ...
+
+
+# ------------------------------------------------------------------ marshalling (small, by hand:
+# the records use five attribute types, and boto3's TypeSerializer would force Decimal everywhere)
+
+
+def _s(v: str) -> dict[str, str]:
+    return {"S": v}
+
+
+def _n(v: int) -> dict[str, str]:
+    return {"N": str(int(v))}
+
+
+def _meta_item(m: AttemptMeta) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "pk": _s(m.attempt_id),
+        "sk": _s("META"),
+        "examId": _s(m.exam_id),
+        "mode": _s(m.mode),
+        "st": _s(m.status),
+        "th": _s(m.token_hash),
+        "startedAt": _n(m.started_at),
+        "bankVersion": _n(m.bank_version),
+        "rev": _n(m.rev),
+        "timedOut": {"BOOL": m.timed_out},
+    }
+    optional: dict[str, Any] = {
+        "expiresAt": m.expires_at,
+        "durationSeconds": m.duration_seconds,
+        "candidateId": m.candidate_id,
+        "partnerId": m.partner_id,
+        "submittedAt": m.submitted_at,
+        "result": m.result_json,
+        "ttl": m.ttl,
+    }
+    for k, v in optional.items():
+        if v is not None:
+            item[k] = _s(v) if isinstance(v, str) else _n(v)
+    return item
+
+
+def _opt_n(item: dict[str, Any], key: str) -> int | None:
+    return int(item[key]["N"]) if key in item else None
+
+
+def _opt_s(item: dict[str, Any], key: str) -> str | None:
+    return str(item[key]["S"]) if key in item else None
+
+
+def _meta_from(item: dict[str, Any]) -> AttemptMeta:
+    return AttemptMeta(
+        attempt_id=item["pk"]["S"],
+        exam_id=item["examId"]["S"],
+        mode=item["mode"]["S"],
+        status=item["st"]["S"],
+        token_hash=item["th"]["S"],
+        started_at=int(item["startedAt"]["N"]),
+        expires_at=_opt_n(item, "expiresAt"),
+        duration_seconds=_opt_n(item, "durationSeconds"),
+        bank_version=int(item["bankVersion"]["N"]),
+        rev=int(item["rev"]["N"]),
+        candidate_id=_opt_s(item, "candidateId"),
+        partner_id=_opt_s(item, "partnerId"),
+        submitted_at=_opt_n(item, "submittedAt"),
+        timed_out=bool(item.get("timedOut", {}).get("BOOL", False)),
+        result_json=_opt_s(item, "result"),
+        ttl=_opt_n(item, "ttl"),
+    )
+
+
+def _response_item(attempt_id: str, r: StoredResponse) -> dict[str, Any]:
+    return {
+        "pk": _s(attempt_id),
+        "sk": _s(f"R#{r.question_id}"),
+        "sel": _s("".join(r.selected)),
+        "fl": {"BOOL": r.flagged},
+        "at": _n(r.saved_at),
+    }
+
+
+def _response_from(item: dict[str, Any]) -> StoredResponse:
+    return StoredResponse(
+        question_id=item["sk"]["S"][2:],
+        selected=list(item["sel"]["S"]),
+        flagged=bool(item["fl"]["BOOL"]),
+        saved_at=int(item["at"]["N"]),
+    )
+
+
+class DynamoStore:
+    def __init__(self, items_table: str, attempts_table: str, client: DynamoDBClient | None = None) -> None:
+        self.items_table = items_table
+        self.attempts_table = attempts_table
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = make_client()
+        return self._client
+
+    # -------------------------------------------------------------- error mapping
+
+    def _call(self, op: str, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+
+        try:
+            return getattr(self.client, op)(**kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in RETRYABLE:
+                raise Throttled("the database is busy; retry shortly", code="database_busy") from exc
+            if code == "ConditionalCheckFailedException":
+                raise StaleWrite(op) from exc
+            if code == "TransactionCanceledException":
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if "ConditionalCheckFailed" in reasons:
+                    raise StaleWrite(op) from exc
+                raise Throttled("the database is busy; retry shortly", code="database_busy") from exc
+            raise
+        except (ConnectionError, ReadTimeoutError) as exc:
+            raise Throttled("the database did not answer in time; retry shortly", code="database_timeout") from exc
+
+    # -------------------------------------------------------------- bank
+
+    def _query_all(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            page = self._call("query", **kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def load_bank(self, exam_id: str) -> StoredBank | None:
+        blueprint: dict[str, Any] | None = None
+        version = 0
+        items: list[dict[str, Any]] = []
+        for it in self._query_all(
+            TableName=self.items_table, KeyConditionExpression="pk = :e", ExpressionAttributeValues={":e": _s(exam_id)}
+        ):
+            if it["sk"]["S"] == "META":
+                blueprint = json.loads(it["blueprint"]["S"])
+                version = int(it["version"]["N"])
+            else:
+                items.append(json.loads(it["doc"]["S"]))
+        if blueprint is None:
+            return None
+        return StoredBank(blueprint, version, items)
+
+    def bank_version(self, exam_id: str) -> int | None:
+        out = self._call(
+            "get_item",
+            TableName=self.items_table,
+            Key={"pk": _s(exam_id), "sk": _s("META")},
+            ProjectionExpression="version",
+        )
+        item = out.get("Item")
+        return int(item["version"]["N"]) if item else None
+
+    def put_bank(self, exam_id: str, blueprint: dict[str, Any], items: Sequence[dict[str, Any]]) -> int:
+        """Write every item, then bump the bank version (so caches reload once everything is in)."""
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "pk": _s(exam_id),
+                        "sk": _s(f"ITEM#{it['id']}"),
+                        "doc": _s(json.dumps(it, separators=(",", ":"), sort_keys=True)),
+                        "status": _s(it["status"]),
+                        "task": _s(it["task"]),
+                        "itemVersion": _n(it.get("version", 1)),
+                    }
+                }
+            }
+            for it in items
+        ]
+        for chunk in _chunks(requests, 25):
+            pending: list[dict[str, Any]] = chunk
+            for attempt in range(8):
+                out = self._call("batch_write_item", RequestItems={self.items_table: pending})
+                pending = out.get("UnprocessedItems", {}).get(self.items_table, [])
+                if not pending:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            if pending:
+                raise Throttled("could not write the whole bank; run the load again", code="database_busy")
+        out = self._call(
+            "update_item",
+            TableName=self.items_table,
+            Key={"pk": _s(exam_id), "sk": _s("META")},
+            UpdateExpression="SET blueprint = :b, version = if_not_exists(version, :z) + :one",
+            ExpressionAttributeValues={
+                ":b": _s(json.dumps(blueprint, separators=(",", ":"), sort_keys=True)),
+                ":z": _n(0),
+                ":one": _n(1),
+            },
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(out["Attributes"]["version"]["N"])
+
+    # -------------------------------------------------------------- attempts
+
+    def create_attempt(self, meta: AttemptMeta, form: Form) -> None:
+        form_item: dict[str, Any] = {"pk": _s(meta.attempt_id), "sk": _s("FORM"), "form": _s(form.to_json())}
+        if meta.ttl is not None:
+            form_item["ttl"] = _n(meta.ttl)
+        try:
+            self._call(
+                "transact_write_items",
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.attempts_table,
+                            "Item": _meta_item(meta),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {"Put": {"TableName": self.attempts_table, "Item": form_item}},
+                ],
+            )
+        except StaleWrite as exc:
+            raise AlreadyExists(meta.attempt_id) from exc
+
+    def load_attempt(self, attempt_id: str) -> AttemptRecord | None:
+        meta: AttemptMeta | None = None
+        form: Form | None = None
+        responses: dict[str, StoredResponse] = {}
+        for it in self._query_all(
+            TableName=self.attempts_table,
+            KeyConditionExpression="pk = :a",
+            ExpressionAttributeValues={":a": _s(attempt_id)},
+            ConsistentRead=True,
+        ):
+            sk = it["sk"]["S"]
+            if sk == "META":
+                meta = _meta_from(it)
+            elif sk == "FORM":
+                form = Form.from_json(it["form"]["S"])
+            elif sk.startswith("R#"):
+                r = _response_from(it)
+                responses[r.question_id] = r
+        if meta is None or form is None:
+            return None
+        return AttemptRecord(meta=meta, form=form, responses=responses)
+
+    def save_responses(
+        self, attempt_id: str, token_hash: str, responses: Sequence[StoredResponse], not_expired_at: int
+    ) -> None:
+        """Write each response as its own item, in one transaction with a conditional revision bump.
+
+        The condition (right token, still in progress, not past ``expiresAt`` at ``not_expired_at``)
+        makes a save that arrives after the submission fail instead of being silently dropped.
+        """
+        guard = {
+            "Update": {
+                "TableName": self.attempts_table,
+                "Key": {"pk": _s(attempt_id), "sk": _s("META")},
+                "UpdateExpression": "SET rev = rev + :one",
+                "ConditionExpression": "th = :th AND st = :ip AND (attribute_not_exists(expiresAt) OR expiresAt >= :t)",
+                "ExpressionAttributeValues": {
+                    ":one": _n(1),
+                    ":th": _s(token_hash),
+                    ":ip": _s("in_progress"),
+                    ":t": _n(not_expired_at),
+                },
+            }
+        }
+        puts = [{"Put": {"TableName": self.attempts_table, "Item": _response_item(attempt_id, r)}} for r in responses]
+        self._call("transact_write_items", TransactItems=[guard, *puts])
+
+    def finish_attempt(
+        self,
+        attempt_id: str,
+        expected_rev: int,
+        submitted_at: int,
+        timed_out: bool,
+        result_json: str,
+        final: Sequence[StoredResponse] = (),
+    ) -> None:
+        """Store the result if nothing changed since the read (same revision, still in progress).
+
+        Final responses sent with the submission go in the same transaction, so they are scored and
+        stored together or not at all.
+        """
+        update = {
+            "TableName": self.attempts_table,
+            "Key": {"pk": _s(attempt_id), "sk": _s("META")},
+            "UpdateExpression": "SET st = :sub, submittedAt = :at, timedOut = :to, #r = :res, rev = rev + :one",
+            "ConditionExpression": "st = :ip AND rev = :rev",
+            "ExpressionAttributeNames": {"#r": "result"},
+            "ExpressionAttributeValues": {
+                ":sub": _s("submitted"),
+                ":at": _n(submitted_at),
+                ":to": {"BOOL": timed_out},
+                ":res": _s(result_json),
+                ":ip": _s("in_progress"),
+                ":rev": _n(expected_rev),
+                ":one": _n(1),
+            },
+        }
+        if not final:
+            self._call("update_item", **update)
+            return
+        puts = [{"Put": {"TableName": self.attempts_table, "Item": _response_item(attempt_id, r)}} for r in final]
+        self._call("transact_write_items", TransactItems=[{"Update": update}, *puts])
+
+
+def _chunks(seq: Sequence[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:
+    for i in range(0, len(seq), size):
+        yield list(seq[i : i + size])
+
+
+def make_client() -> DynamoDBClient:
+    """A DynamoDB client with bounded retries and timeouts well under the function's timeout."""
+    import boto3
+    from botocore.config import Config
+
+    from exam_core.settings import get_settings
+
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": 3},
+        connect_timeout=2,
+        read_timeout=3,
+        tcp_keepalive=True,
+    )
+    return boto3.client("dynamodb", endpoint_url=get_settings().aws_endpoint_url, config=config)
