@@ -1,0 +1,115 @@
+"""End-to-end fixtures: the local server started exactly as ``make run`` starts it, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+    raw: bytes
+
+
+class Api:
+    """A tiny HTTP client over urllib: real sockets, no test-client shortcuts."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> Reply:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        hdrs = {"Content-Type": "application/json", **(headers or {})}
+        req = urllib.request.Request(self.base + path, data=data, method=method, headers=hdrs)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                content = r.read()
+                status, h = r.status, dict(r.headers)
+        except urllib.error.HTTPError as e:
+            content = e.read()
+            status, h = e.code, dict(e.headers)
+        try:
+            parsed = json.loads(content) if content else None
+        except ValueError:
+            parsed = None
+        return Reply(status, parsed, h, content)
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.call("GET", path, **kw)
+
+    def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
+        return self.call("PUT", path, body, **kw)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str, list[str]]:
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port), **(extra_env or {})}
+    env.pop("AWS_ENDPOINT_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.server"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip())
+        if line.startswith("Press Ctrl+C"):
+            return proc, f"http://127.0.0.1:{port}", lines
+    proc.kill()
+    raise RuntimeError("local server did not start:\n" + "\n".join(lines))
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[tuple[Api, list[str]]]:
+    proc, base, lines = start_server()
+    try:
+        yield Api(base), lines
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def api(server: tuple[Api, list[str]]) -> Api:
+    return server[0]
