@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from exam_core.bank import Bank
 from exam_core.bank_files import read_exam_dir
 from exam_core.models.bank import Blueprint, Item

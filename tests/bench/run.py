@@ -174,6 +174,7 @@ def _service_with_fake_store() -> Any:
     from exam_core.bank_cache import BankCache
     from exam_core.bank_files import read_exam_dir
     from exam_core.settings import Settings
+
     from tests.fakes import InMemoryStore
 
     store = InMemoryStore()
@@ -270,14 +271,14 @@ def warm() -> dict[str, Any]:
 
 def dynamodb_calls() -> dict[str, Any]:
     import boto3
-    from moto import mock_aws
-
     from exam_core.attempts import AttemptService
     from exam_core.bank_cache import BankCache
     from exam_core.bank_files import load_exam_dir
     from exam_core.models.api import ResponseIn
     from exam_core.settings import Settings
     from exam_core.store import DynamoStore
+    from moto import mock_aws
+
     from infra.local.gateway import Template, create_tables
 
     os.environ.pop("AWS_ENDPOINT_URL", None)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+from exam_core.store import DynamoStore
 from moto import mock_aws
 
-from exam_core.store import DynamoStore
 from infra.local.gateway import Template, create_tables
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from exam_core.assembly import assemble
 from exam_core.attempts import AttemptService, hash_token
 from exam_core.bank import Bank
@@ -19,6 +18,7 @@ from exam_core.models.api import ResponseIn
 from exam_core.models.records import AttemptMeta, StoredResponse
 from exam_core.settings import Settings
 from exam_core.store import DynamoStore
+
 from tests.conftest import EXAM_DIR
 
 
