@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from pydantic import TypeAdapter
+
 from exam_core.assembly import assemble
 from exam_core.bank import Bank
 from exam_core.bank_cache import BankCache
@@ -25,7 +27,6 @@ from exam_core.models.api import (
     DomainOut,
     ExamList,
     ExamOut,
-    OptionOut,
     QuestionOut,
     ResponseIn,
     Result,
@@ -43,6 +44,8 @@ from exam_core.settings import Settings
 from exam_core.store import Store
 
 SUBMIT_RETRIES = 3
+SERVED_IDS = "abcdef"
+_QUESTIONS: TypeAdapter[list[QuestionOut]] = TypeAdapter(list[QuestionOut])
 
 
 def hash_token(token: str) -> str:
@@ -150,21 +153,23 @@ class AttemptService:
 
     @staticmethod
     def _questions(bank: Bank, form: Form) -> list[QuestionOut]:
-        out = []
+        # Built as plain dicts and validated in one pass by pydantic-core: on a 65-question read this
+        # costs a third of constructing 400 model objects one by one from Python.
+        rows = []
         for n, q in enumerate(form.questions, start=1):
             item = bank.items[q.item_id]
-            by_id = {o.id: o for o in item.options}
-            out.append(
-                QuestionOut(
-                    number=n,
-                    question_id=q.question_id,
-                    type=item.type,
-                    select_count=item.select_count,
-                    stem=item.stem,
-                    options=[OptionOut(id=chr(ord("a") + i), text=by_id[o].text) for i, o in enumerate(q.order)],
-                )
+            by_id = {o.id: o.text for o in item.options}
+            rows.append(
+                {
+                    "number": n,
+                    "question_id": q.question_id,
+                    "type": item.type,
+                    "select_count": item.select_count,
+                    "stem": item.stem,
+                    "options": [{"id": SERVED_IDS[i], "text": by_id[o]} for i, o in enumerate(q.order)],
+                }
             )
-        return out
+        return _QUESTIONS.validate_python(rows)
 
     # ------------------------------------------------------------ read
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import mul
 
 from exam_core.models.bank import Scale
 
@@ -54,22 +56,38 @@ def _share_above(node: float, cut: float) -> float:
     return min(1.0, max(0.0, (node + _STEP / 2 - cut) / _STEP))
 
 
+@lru_cache(maxsize=8192)
+def _item_terms(b: float) -> tuple[float, ...]:
+    """log(1 + exp(theta - b)) at every node: one item's share of the posterior's denominator."""
+    return tuple(math.log1p(math.exp(t - b)) for t in NODES)
+
+
+_THETA_SQ: tuple[float, ...] = tuple(t * t for t in NODES)
+_EXP_THETA: tuple[float, ...] = tuple(math.exp(t) for t in NODES)
+
+
 def conversion_table(difficulties: Sequence[float], scale: Scale) -> list[ScoreRow]:
-    """EAP conversion table for a form whose scored items have Rasch difficulties ``difficulties``."""
-    base = [
-        lp - sum(math.log1p(math.exp(t - b)) for b in difficulties) for t, lp in zip(NODES, _LOG_PRIOR, strict=True)
-    ]
+    """EAP conversion table for a form whose scored items have Rasch difficulties ``difficulties``.
+
+    The weight of node t for raw score r is exp(log_prior(t) - sum_j log(1 + exp(t - b_j))) * exp(t)^r,
+    so each row is the previous one times exp(t), renormalised to keep the largest weight at 1.
+    """
+    columns = zip(*(_item_terms(b) for b in difficulties), strict=True) if difficulties else None
+    base = [lp - sum(col) for lp, col in zip(_LOG_PRIOR, columns, strict=True)] if columns else list(_LOG_PRIOR)
+    top = max(base)
+    weights = [math.exp(x - top) for x in base]
     above = [_share_above(t, scale.theta_cut) for t in NODES]
     rows: list[ScoreRow] = []
     for r in range(len(difficulties) + 1):
-        logs = [lb + r * t for lb, t in zip(base, NODES, strict=True)]
-        top = max(logs)
-        weights = [math.exp(x - top) for x in logs]
+        if r:
+            weights = list(map(mul, weights, _EXP_THETA))
+            peak = max(weights)
+            weights = [w / peak for w in weights]
         total = sum(weights)
-        mean = sum(w * t for w, t in zip(weights, NODES, strict=True)) / total
-        var = sum(w * (t - mean) ** 2 for w, t in zip(weights, NODES, strict=True)) / total
+        mean = sum(map(mul, weights, NODES)) / total
+        var = sum(map(mul, weights, _THETA_SQ)) / total - mean * mean
         sd = math.sqrt(max(var, 0.0))
-        p_pass = sum(w * a for w, a in zip(weights, above, strict=True)) / total
+        p_pass = sum(map(mul, weights, above)) / total
         rows.append(
             ScoreRow(
                 raw=r,
@@ -78,7 +96,7 @@ def conversion_table(difficulties: Sequence[float], scale: Scale) -> list[ScoreR
                 scaled=to_scaled(mean, scale),
                 band_low=to_scaled(mean - sd, scale),
                 band_high=to_scaled(mean + sd, scale),
-                pass_probability=round(p_pass, 4),
+                pass_probability=round(min(1.0, max(0.0, p_pass)), 4),
             )
         )
     return rows
