@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 from exam_core.errors import AlreadyExists, StaleWrite
-from exam_core.models.records import AttemptMeta, AttemptRecord, Form, StoredResponse
+from exam_core.models.records import AttemptMeta, AttemptRecord, Completion, Form, IndexedAttempt, StoredResponse
 from exam_core.store import StoredBank
 
 
@@ -69,24 +70,60 @@ class InMemoryStore:
             for r in responses:
                 rec.responses[r.question_id] = copy.deepcopy(r)
 
-    def finish_attempt(
-        self,
-        attempt_id: str,
-        expected_rev: int,
-        submitted_at: int,
-        timed_out: bool,
-        result_json: str,
-        final: Sequence[StoredResponse] = (),
-    ) -> None:
+    def finish_attempt(self, attempt_id: str, expected_rev: int, completion: Completion) -> None:
         self.calls.append("finish_attempt")
         with self._lock:
             rec = self.attempts.get(attempt_id)
             if rec is None or rec.meta.status != "in_progress" or rec.meta.rev != expected_rev:
                 raise StaleWrite("finish_attempt")
             rec.meta.status = "submitted"
-            rec.meta.submitted_at = submitted_at
-            rec.meta.timed_out = timed_out
-            rec.meta.result_json = result_json
+            rec.meta.submitted_at = completion.submitted_at
+            rec.meta.timed_out = completion.timed_out
+            rec.meta.result_json = completion.result_json
+            rec.meta.summary_json = completion.summary_json
+            if completion.ttl is not None:
+                rec.meta.ttl = completion.ttl
             rec.meta.rev += 1
-            for r in final:
+            for r in completion.final:
                 rec.responses[r.question_id] = copy.deepcopy(r)
+
+    def claim_attempt(self, attempt_id: str, token_hash: str, candidate_id: str, response_ids: Sequence[str]) -> None:
+        self.calls.append("claim_attempt")
+        with self._lock:
+            rec = self.attempts.get(attempt_id)
+            if rec is None or rec.meta.token_hash != token_hash or rec.meta.candidate_id not in (None, candidate_id):
+                raise StaleWrite("claim_attempt")
+            rec.meta.candidate_id = candidate_id
+            rec.meta.ttl = None
+
+    def _indexed(self, rec: AttemptRecord) -> IndexedAttempt:
+        m = rec.meta
+        return IndexedAttempt(m.attempt_id, m.exam_id, m.mode, m.status, m.started_at, m.summary_json)
+
+    def partner_attempts(self, partner_id: str, start: int, end: int, limit: int) -> tuple[list[IndexedAttempt], bool]:
+        self.calls.append("partner_attempts")
+        with self._lock:
+            found = [
+                r
+                for r in self.attempts.values()
+                if r.meta.partner_id == partner_id and start <= r.meta.started_at <= end
+            ]
+        found.sort(key=lambda r: -r.meta.started_at)
+        return [self._indexed(r) for r in found[:limit]], len(found) > limit
+
+    def candidate_attempts(
+        self, candidate_id: str, limit: int, after: str | None
+    ) -> tuple[list[IndexedAttempt], str | None]:
+        self.calls.append("candidate_attempts")
+        with self._lock:
+            found = sorted(
+                (r for r in self.attempts.values() if r.meta.candidate_id == candidate_id),
+                key=lambda r: (-r.meta.started_at, r.meta.attempt_id),
+            )
+        start = 0
+        if after:
+            ids = [r.meta.attempt_id for r in found]
+            start = ids.index(json.loads(after)["pk"]) + 1
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return [self._indexed(r) for r in page], (json.dumps({"pk": page[-1].meta.attempt_id}) if more else None)

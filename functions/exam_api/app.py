@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from exam_core.http import build_resolver, error_responses, logger
+from exam_core.http import build_resolver, created_response, error_responses, logger
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
@@ -51,12 +51,7 @@ def list_exams() -> ExamList:
 )
 def start_attempt(request: Annotated[StartAttemptRequest, Body()]) -> Response[Any]:
     created = attempt_service().start(request.exam_id, request.mode)
-    return Response(
-        status_code=201,
-        content_type=content_types.APPLICATION_JSON,
-        body=created.model_dump(mode="json", by_alias=True),
-        headers={"Location": f"/attempts/{created.attempt_id}"},
-    )
+    return created_response(created, f"/attempts/{created.attempt_id}")
 
 
 @app.get(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import re
 import threading
 import time
@@ -305,8 +306,12 @@ class Gateway:
         fn = self.template.functions[route.function]
         module = self._module(fn)
         handler = getattr(module, fn.handler.rsplit(".", 1)[1])
-        with fn.lock:  # one invocation at a time per function, like one Lambda container
-            out = handler(event, LambdaContext(fn))
+        try:
+            with fn.lock:  # one invocation at a time per function, like one Lambda container
+                out = handler(event, LambdaContext(fn))
+        except Exception:  # a crashed invocation: API Gateway answers 502, and so do we
+            logging.getLogger("local-gateway").exception("function %s failed", fn.logical_id)
+            return self._gateway_error(502, '{"message": "Internal server error"}')
         reply_headers = dict(out.get("headers") or {})
         for k, values in (out.get("multiValueHeaders") or {}).items():
             reply_headers[k] = ", ".join(values)

@@ -68,7 +68,7 @@ def assemble(
             unscored += pre
             used.update(i.id for i in pre)
 
-    _hold_information(bank, kind, rng, scored, used, tolerance)
+    _hold_information(bank, kind, rng, scored, used, tolerance, frozenset(avoid))
 
     entries = [(item, True) for items in scored.values() for item in items] + [(i, False) for i in unscored]
     rng.shuffle(entries)
@@ -93,6 +93,7 @@ def _hold_information(
     scored: dict[str, list[Item]],
     used: set[str],
     tolerance: float,
+    avoid: frozenset[str] = frozenset(),
 ) -> None:
     target = bank.target_info.get(kind, 0.0)
     if target <= 0:
@@ -109,7 +110,7 @@ def _hold_information(
         slot = rng.randrange(len(scored[domain]))
         out = scored[domain][slot]
         candidate = rng.choice(bank.operational[domain])
-        if candidate.id in used:
+        if candidate.id in used or candidate.id in avoid:  # never swap a recently seen item back in
             continue
         new_gap = gap - info[out.id] + info[candidate.id]
         if abs(new_gap) < abs(gap):

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import random
 import secrets
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pydantic import TypeAdapter
@@ -38,12 +40,13 @@ from exam_core.models.api import (
     TaskStatementOut,
 )
 from exam_core.models.bank import FormKind
-from exam_core.models.records import AttemptMeta, AttemptRecord, Form, StoredResponse
+from exam_core.models.records import AttemptMeta, AttemptRecord, Completion, Form, StoredResponse
 from exam_core.results import build_result, is_correct
 from exam_core.settings import Settings
 from exam_core.store import Store
 
 SUBMIT_RETRIES = 3
+DAY = 86_400
 SERVED_IDS = "abcdef"
 _QUESTIONS: TypeAdapter[list[QuestionOut]] = TypeAdapter(list[QuestionOut])
 
@@ -54,6 +57,35 @@ def hash_token(token: str) -> str:
 
 def _iso(epoch: int | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Through which route an attempt is opened: the modes it serves and, for partner routes, whose key."""
+
+    modes: frozenset[str]
+    partner_id: str | None = None
+
+
+FULL = Access(frozenset({"full"}))
+ANY_DIAGNOSTIC = Access(frozenset({"diagnostic"}))
+
+
+def diagnostic_access(partner_id: str) -> Access:
+    return Access(frozenset({"diagnostic"}), partner_id)
+
+
+def summarize(result: Result) -> str:
+    """The compact summary stored beside the result for history and partner summaries (indexed reads)."""
+    return json.dumps(
+        {
+            "s": result.scaled_score,
+            "p": int(result.passed),
+            "w": result.weakest_domain,
+            "d": {d.domain_id: [d.percent, d.rating == "needs_improvement"] for d in result.domains},
+        },
+        separators=(",", ":"),
+    )
 
 
 def _forbidden() -> Forbidden:
@@ -114,7 +146,15 @@ class AttemptService:
 
     # ------------------------------------------------------------ start
 
-    def start(self, exam_id: str, mode: FormKind = "full", candidate_id: str | None = None) -> AttemptCreated:
+    def start(
+        self,
+        exam_id: str,
+        mode: FormKind = "full",
+        *,
+        candidate_id: str | None = None,
+        partner_id: str | None = None,
+    ) -> AttemptCreated:
+        """Assemble and store a new form. Anonymous diagnostics get a time-to-live for when abandoned."""
         bank = self._bank(exam_id)
         form = assemble(bank, mode, self.rng_factory())
         now = int(self.clock())
@@ -133,6 +173,8 @@ class AttemptService:
             duration_seconds=duration,
             bank_version=bank.version,
             candidate_id=candidate_id,
+            partner_id=partner_id,
+            ttl=now + self.settings.abandoned_ttl_days * DAY if mode == "diagnostic" and not candidate_id else None,
         )
         try:
             self.store.create_attempt(meta, form)
@@ -173,13 +215,23 @@ class AttemptService:
 
     # ------------------------------------------------------------ read
 
-    def _load(self, attempt_id: str, token: str | None) -> AttemptRecord:
+    def _load(self, attempt_id: str, token: str | None, access: Access) -> AttemptRecord:
+        """The attempt, if this token opens it through this route for this partner; else one 403 for all cases."""
         if not token:
             raise _forbidden()
         record = self.store.load_attempt(attempt_id)
         if record is None or not hmac.compare_digest(hash_token(token), record.meta.token_hash):
             raise _forbidden()
+        meta = record.meta
+        if meta.mode not in access.modes or (access.partner_id is not None and meta.partner_id != access.partner_id):
+            raise _forbidden()
+        if meta.ttl is not None and meta.ttl < self.clock():  # expired; DynamoDB deletes it within days
+            raise _forbidden()
         return record
+
+    def load_any_diagnostic(self, attempt_id: str, token: str | None) -> AttemptRecord:
+        """A diagnostic opened by its token alone (for the candidate who claims it, from any partner)."""
+        return self._load(attempt_id, token, ANY_DIAGNOSTIC)
 
     def _expired(self, meta: AttemptMeta, now: float) -> bool:
         return meta.expires_at is not None and now > meta.expires_at + self.settings.submit_grace_seconds
@@ -189,8 +241,8 @@ class AttemptService:
             return None
         return max(0, int(meta.expires_at - now))
 
-    def get(self, attempt_id: str, token: str | None) -> AttemptOut:
-        record = self._load(attempt_id, token)
+    def get(self, attempt_id: str, token: str | None, access: Access = FULL) -> AttemptOut:
+        record = self._load(attempt_id, token, access)
         now = self.clock()
         result: Result | None = None
         if record.meta.status == "in_progress" and self._expired(record.meta, now):
@@ -260,8 +312,10 @@ class AttemptService:
             )
         return list(latest.values())
 
-    def save(self, attempt_id: str, token: str | None, responses: Sequence[ResponseIn]) -> SaveResult:
-        record = self._load(attempt_id, token)
+    def save(
+        self, attempt_id: str, token: str | None, responses: Sequence[ResponseIn], access: Access = FULL
+    ) -> SaveResult:
+        record = self._load(attempt_id, token, access)
         now = self.clock()
         self._ensure_open(record, now)
         bank = self.banks.get(record.meta.exam_id)
@@ -272,7 +326,7 @@ class AttemptService:
             )
         except StaleWrite:
             # Submitted or expired between our read and our write: report it; nothing was written.
-            latest = self._load(attempt_id, token)
+            latest = self._load(attempt_id, token, access)
             self._ensure_open(latest, self.clock())
             raise Conflict("the attempt changed while saving; retry", code="attempt_busy") from None
         merged = {**record.responses, **{r.question_id: r for r in stored}}
@@ -295,9 +349,11 @@ class AttemptService:
 
     # ------------------------------------------------------------ submit
 
-    def submit(self, attempt_id: str, token: str | None, responses: Sequence[ResponseIn] = ()) -> Result:
+    def submit(
+        self, attempt_id: str, token: str | None, responses: Sequence[ResponseIn] = (), access: Access = FULL
+    ) -> Result:
         for _ in range(SUBMIT_RETRIES):
-            record = self._load(attempt_id, token)
+            record = self._load(attempt_id, token, access)
             if record.meta.result_json:
                 return Result.model_validate_json(record.meta.result_json)  # idempotent: same result again
             now = self.clock()
@@ -340,15 +396,17 @@ class AttemptService:
             timed_out=timed_out,
             study_hours=self.settings.study_hours,
         )
+        keep = record.meta.ttl is not None and record.meta.candidate_id is None
+        completion = Completion(
+            submitted_at=submitted_at,
+            timed_out=timed_out,
+            result_json=result.model_dump_json(by_alias=True),
+            summary_json=summarize(result),
+            final=final,
+            ttl=int(now) + self.settings.diagnostic_retention_days * DAY if keep else None,
+        )
         try:
-            self.store.finish_attempt(
-                record.meta.attempt_id,
-                record.meta.rev,
-                submitted_at,
-                timed_out,
-                result.model_dump_json(by_alias=True),
-                final,
-            )
+            self.store.finish_attempt(record.meta.attempt_id, record.meta.rev, completion)
         except StaleWrite:
             if not timed_out:
                 raise
@@ -360,8 +418,8 @@ class AttemptService:
 
     # ------------------------------------------------------------ review
 
-    def review(self, attempt_id: str, token: str | None) -> Review:
-        record = self._load(attempt_id, token)
+    def review(self, attempt_id: str, token: str | None, access: Access = FULL) -> Review:
+        record = self._load(attempt_id, token, access)
         now = self.clock()
         if record.meta.status == "in_progress" and self._expired(record.meta, now):
             result = self._finish(record, now, timed_out=True)

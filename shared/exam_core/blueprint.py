@@ -16,7 +16,9 @@ def largest_remainder(weights: list[float], total: int) -> list[int]:
     quotas = [round(w / s * total, 9) for w in weights]
     seats = [math.floor(q) for q in quotas]
     left = total - sum(seats)
-    order = sorted(range(len(weights)), key=lambda i: (-(quotas[i] - seats[i]), -weights[i], i))
+    # Remainders rounded so float noise (20.4 - 20 = 0.3999...) cannot break a tie the weights should break.
+    remainders = [round(q - f, 9) for q, f in zip(quotas, seats, strict=True)]
+    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], -weights[i], i))
     for i in order[:left]:
         seats[i] += 1
     return seats

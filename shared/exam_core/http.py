@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 
 from exam_core.errors import DomainError, Throttled
 from exam_core.models.api import ErrorBody
@@ -43,6 +44,16 @@ def error_response(status: int, code: str, message: str, details: list[Any] | No
         content_type=content_types.APPLICATION_JSON,
         body={"error": {"code": code, "message": message, "details": details or []}},
         headers=headers,
+    )
+
+
+def created_response(model: BaseModel, location: str) -> Response[Any]:
+    """A 201 with the created object (camelCase) and its Location."""
+    return Response(
+        status_code=201,
+        content_type=content_types.APPLICATION_JSON,
+        body=model.model_dump(mode="json", by_alias=True),
+        headers={"Location": location},
     )
 
 

@@ -104,6 +104,21 @@ def build_result(
         domains=domains,
         weakest_domain=weakest,
         study_plan=plan,
+        note=precision_note(len(scored), row.band_low, row.band_high),
+    )
+
+
+SHORT_FORM_ITEMS = 30
+
+
+def precision_note(scored_items: int, low: int, high: int) -> str | None:
+    """Say plainly how wide the band is when a form is too short for a precise score."""
+    if scored_items >= SHORT_FORM_ITEMS:
+        return None
+    return (
+        f"Based on {scored_items} scored questions this is a rough estimate: your score is likely between "
+        f"{low} and {high} (a band of {high - low} points). A full 65-question practice exam narrows it to "
+        "about 60 points."
     )
 
 

@@ -2,22 +2,45 @@
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
 from exam_core.attempts import AttemptService
 from exam_core.bank_cache import BankCache
+from exam_core.candidates import CandidateService
+from exam_core.partners import PartnerService
 from exam_core.settings import get_settings
 from exam_core.store import DynamoStore
 
 
 @lru_cache(maxsize=1)
-def attempt_service() -> AttemptService:
+def store() -> DynamoStore:
     settings = get_settings()
-    store = DynamoStore(settings.items_table, settings.attempts_table)
-    return AttemptService(store, BankCache(store, settings.bank_refresh_seconds), settings)
+    return DynamoStore(settings.items_table, settings.attempts_table)
+
+
+@lru_cache(maxsize=1)
+def bank_cache() -> BankCache:
+    return BankCache(store(), get_settings().bank_refresh_seconds)
+
+
+@lru_cache(maxsize=1)
+def attempt_service() -> AttemptService:
+    return AttemptService(store(), bank_cache(), get_settings())
+
+
+@lru_cache(maxsize=1)
+def partner_service() -> PartnerService:
+    return PartnerService(store(), bank_cache(), get_settings(), time.time)
+
+
+@lru_cache(maxsize=1)
+def candidate_service() -> CandidateService:
+    return CandidateService(store(), attempt_service())
 
 
 def reset() -> None:
     """Forget the wiring (tests change settings between cases)."""
-    attempt_service.cache_clear()
+    for factory in (store, bank_cache, attempt_service, partner_service, candidate_service):
+        factory.cache_clear()
     get_settings.cache_clear()

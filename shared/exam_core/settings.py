@@ -22,8 +22,12 @@ class Settings(BaseSettings):
     submit_grace_seconds: int = Field(default=30, ge=0)
     # Total study hours split across domains in a study plan.
     study_hours: float = Field(default=20.0, gt=0)
-    # Time-to-live of attempt records that nobody submitted (days after expiry).
-    abandoned_ttl_days: int = Field(default=30, ge=1)
+    # Anonymous diagnostics expire through DynamoDB time-to-live: unsubmitted ones after this many days,
+    abandoned_ttl_days: int = Field(default=7, ge=1)
+    # and submitted ones (kept for partner summaries) after this many, unless a candidate claims them.
+    diagnostic_retention_days: int = Field(default=400, ge=1)
+    # Longest date range a partner summary may cover.
+    partner_summary_max_days: int = Field(default=366, ge=1)
     # Overrides the blueprint's duration (seconds); lets tests and demos run out the clock quickly.
     duration_override_seconds: int | None = Field(default=None, ge=1)
     aws_endpoint_url: str | None = None

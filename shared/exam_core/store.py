@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from exam_core.errors import AlreadyExists, StaleWrite, Throttled
-from exam_core.models.records import AttemptMeta, AttemptRecord, Form, StoredResponse
+from exam_core.models.records import AttemptMeta, AttemptRecord, Completion, Form, IndexedAttempt, StoredResponse
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -59,15 +59,16 @@ class Store(Protocol):
     def save_responses(
         self, attempt_id: str, token_hash: str, responses: Sequence[StoredResponse], not_expired_at: int
     ) -> None: ...
-    def finish_attempt(
-        self,
-        attempt_id: str,
-        expected_rev: int,
-        submitted_at: int,
-        timed_out: bool,
-        result_json: str,
-        final: Sequence[StoredResponse] = (),
+    def finish_attempt(self, attempt_id: str, expected_rev: int, completion: Completion) -> None: ...
+    def claim_attempt(
+        self, attempt_id: str, token_hash: str, candidate_id: str, response_ids: Sequence[str]
     ) -> None: ...
+    def partner_attempts(
+        self, partner_id: str, start: int, end: int, limit: int
+    ) -> tuple[list[IndexedAttempt], bool]: ...
+    def candidate_attempts(
+        self, candidate_id: str, limit: int, after: str | None
+    ) -> tuple[list[IndexedAttempt], str | None]: ...
 
 
 # ------------------------------------------------------------------ marshalling (small, by hand:
@@ -102,6 +103,7 @@ def _meta_item(m: AttemptMeta) -> dict[str, Any]:
         "partnerId": m.partner_id,
         "submittedAt": m.submitted_at,
         "result": m.result_json,
+        "sum": m.summary_json,
         "ttl": m.ttl,
     }
     for k, v in optional.items():
@@ -135,18 +137,33 @@ def _meta_from(item: dict[str, Any]) -> AttemptMeta:
         submitted_at=_opt_n(item, "submittedAt"),
         timed_out=bool(item.get("timedOut", {}).get("BOOL", False)),
         result_json=_opt_s(item, "result"),
+        summary_json=_opt_s(item, "sum"),
         ttl=_opt_n(item, "ttl"),
     )
 
 
-def _response_item(attempt_id: str, r: StoredResponse) -> dict[str, Any]:
-    return {
+def _response_item(attempt_id: str, r: StoredResponse, ttl: int | None = None) -> dict[str, Any]:
+    item = {
         "pk": _s(attempt_id),
         "sk": _s(f"R#{r.question_id}"),
         "sel": _s("".join(r.selected)),
         "fl": {"BOOL": r.flagged},
         "at": _n(r.saved_at),
     }
+    if ttl is not None:
+        item["ttl"] = _n(ttl)
+    return item
+
+
+def _indexed_from(item: dict[str, Any]) -> IndexedAttempt:
+    return IndexedAttempt(
+        attempt_id=item["pk"]["S"],
+        exam_id=item["examId"]["S"],
+        mode=item["mode"]["S"],
+        status=item["st"]["S"],
+        started_at=int(item["startedAt"]["N"]),
+        summary_json=_opt_s(item, "sum"),
+    )
 
 
 def _response_from(item: dict[str, Any]) -> StoredResponse:
@@ -339,41 +356,114 @@ class DynamoStore:
         puts = [{"Put": {"TableName": self.attempts_table, "Item": _response_item(attempt_id, r)}} for r in responses]
         self._call("transact_write_items", TransactItems=[guard, *puts])
 
-    def finish_attempt(
-        self,
-        attempt_id: str,
-        expected_rev: int,
-        submitted_at: int,
-        timed_out: bool,
-        result_json: str,
-        final: Sequence[StoredResponse] = (),
-    ) -> None:
+    def finish_attempt(self, attempt_id: str, expected_rev: int, completion: Completion) -> None:
         """Store the result if nothing changed since the read (same revision, still in progress).
 
-        Final responses sent with the submission go in the same transaction, so they are scored and
-        stored together or not at all.
+        Final responses sent with the submission, and a new time-to-live, go in the same transaction,
+        so they are scored and stored together or not at all.
         """
+        c = completion
+        values: dict[str, Any] = {
+            ":sub": _s("submitted"),
+            ":at": _n(c.submitted_at),
+            ":to": {"BOOL": c.timed_out},
+            ":res": _s(c.result_json),
+            ":sum": _s(c.summary_json),
+            ":ip": _s("in_progress"),
+            ":rev": _n(expected_rev),
+            ":one": _n(1),
+        }
+        expression = "SET st = :sub, submittedAt = :at, timedOut = :to, #r = :res, #s = :sum, rev = rev + :one"
+        if c.ttl is not None:
+            expression += ", #ttl = :ttl"
+            values[":ttl"] = _n(c.ttl)
         update = {
             "TableName": self.attempts_table,
             "Key": {"pk": _s(attempt_id), "sk": _s("META")},
-            "UpdateExpression": "SET st = :sub, submittedAt = :at, timedOut = :to, #r = :res, rev = rev + :one",
+            "UpdateExpression": expression,
             "ConditionExpression": "st = :ip AND rev = :rev",
-            "ExpressionAttributeNames": {"#r": "result"},
-            "ExpressionAttributeValues": {
-                ":sub": _s("submitted"),
-                ":at": _n(submitted_at),
-                ":to": {"BOOL": timed_out},
-                ":res": _s(result_json),
-                ":ip": _s("in_progress"),
-                ":rev": _n(expected_rev),
-                ":one": _n(1),
-            },
+            "ExpressionAttributeNames": {"#r": "result", "#s": "sum", **({"#ttl": "ttl"} if c.ttl else {})},
+            "ExpressionAttributeValues": values,
         }
-        if not final:
+        if not c.final and c.ttl is None:
             self._call("update_item", **update)
             return
-        puts = [{"Put": {"TableName": self.attempts_table, "Item": _response_item(attempt_id, r)}} for r in final]
-        self._call("transact_write_items", TransactItems=[{"Update": update}, *puts])
+        actions: list[dict[str, Any]] = [{"Update": update}]
+        if c.ttl is not None:
+            actions.append(
+                {
+                    "Update": {
+                        "TableName": self.attempts_table,
+                        "Key": {"pk": _s(attempt_id), "sk": _s("FORM")},
+                        "UpdateExpression": "SET #ttl = :ttl",
+                        "ExpressionAttributeNames": {"#ttl": "ttl"},
+                        "ExpressionAttributeValues": {":ttl": _n(c.ttl)},
+                    }
+                }
+            )
+        actions += [
+            {"Put": {"TableName": self.attempts_table, "Item": _response_item(attempt_id, r, c.ttl)}} for r in c.final
+        ]
+        self._call("transact_write_items", TransactItems=actions)
+
+    def claim_attempt(self, attempt_id: str, token_hash: str, candidate_id: str, response_ids: Sequence[str]) -> None:
+        """Give an anonymous attempt to a candidate and stop its time-to-live, all items at once."""
+        meta = {
+            "Update": {
+                "TableName": self.attempts_table,
+                "Key": {"pk": _s(attempt_id), "sk": _s("META")},
+                "UpdateExpression": "SET candidateId = :c REMOVE #ttl",
+                "ConditionExpression": "th = :th AND (attribute_not_exists(candidateId) OR candidateId = :c)",
+                "ExpressionAttributeNames": {"#ttl": "ttl"},
+                "ExpressionAttributeValues": {":c": _s(candidate_id), ":th": _s(token_hash)},
+            }
+        }
+        others = [
+            {
+                "Update": {
+                    "TableName": self.attempts_table,
+                    "Key": {"pk": _s(attempt_id), "sk": _s(sk)},
+                    "UpdateExpression": "REMOVE #ttl",
+                    "ConditionExpression": "attribute_exists(pk)",
+                    "ExpressionAttributeNames": {"#ttl": "ttl"},
+                }
+            }
+            for sk in ["FORM", *(f"R#{q}" for q in response_ids)]
+        ]
+        self._call("transact_write_items", TransactItems=[meta, *others])
+
+    def partner_attempts(self, partner_id: str, start: int, end: int, limit: int) -> tuple[list[IndexedAttempt], bool]:
+        """A partner's attempts started in [start, end], newest first, at most ``limit`` (then truncated)."""
+        out: list[IndexedAttempt] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.attempts_table,
+            "IndexName": "byPartner",
+            "KeyConditionExpression": "partnerId = :p AND startedAt BETWEEN :a AND :b",
+            "ExpressionAttributeValues": {":p": _s(partner_id), ":a": _n(start), ":b": _n(end)},
+            "ScanIndexForward": False,
+        }
+        for it in self._query_all(**kwargs):
+            if len(out) >= limit:
+                return out, True
+            out.append(_indexed_from(it))
+        return out, False
+
+    def candidate_attempts(
+        self, candidate_id: str, limit: int, after: str | None
+    ) -> tuple[list[IndexedAttempt], str | None]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.attempts_table,
+            "IndexName": "byCandidate",
+            "KeyConditionExpression": "candidateId = :c",
+            "ExpressionAttributeValues": {":c": _s(candidate_id)},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after:
+            kwargs["ExclusiveStartKey"] = json.loads(after)
+        page = self._call("query", **kwargs)
+        nxt = page.get("LastEvaluatedKey")
+        return [_indexed_from(i) for i in page.get("Items", [])], (json.dumps(nxt) if nxt else None)
 
 
 def _chunks(seq: Sequence[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:

@@ -15,7 +15,7 @@ from exam_core.bank_cache import BankCache
 from exam_core.bank_files import load_exam_dir
 from exam_core.errors import StaleWrite, Throttled
 from exam_core.models.api import ResponseIn
-from exam_core.models.records import AttemptMeta, StoredResponse
+from exam_core.models.records import AttemptMeta, Completion, StoredResponse
 from exam_core.settings import Settings
 from exam_core.store import DynamoStore
 
@@ -34,6 +34,12 @@ def _meta(attempt_id: str = "a" * 32, token: str = "tok", expires: int | None = 
         expires_at=expires if expires is not None else now + 5400,
         duration_seconds=5400,
         bank_version=1,
+    )
+
+
+def _done(at: int, result: str = "{}", final: list[StoredResponse] | None = None, ttl: int | None = None) -> Completion:
+    return Completion(
+        submitted_at=at, timed_out=False, result_json=result, summary_json="{}", final=final or [], ttl=ttl
     )
 
 
@@ -112,9 +118,9 @@ def test_given_two_submissions_on_the_same_read_when_both_write_then_only_one_sc
     store.create_attempt(meta, form)
     read = store.load_attempt(meta.attempt_id)
     assert read is not None
-    store.finish_attempt(meta.attempt_id, read.meta.rev, 10, False, '{"first":true}')
+    store.finish_attempt(meta.attempt_id, read.meta.rev, _done(10, '{"first":true}'))
     with pytest.raises(StaleWrite):
-        store.finish_attempt(meta.attempt_id, read.meta.rev, 11, False, '{"second":true}')
+        store.finish_attempt(meta.attempt_id, read.meta.rev, _done(11, '{"second":true}'))
     rec = store.load_attempt(meta.attempt_id)
     assert rec is not None and rec.meta.status == "submitted" and rec.meta.result_json == '{"first":true}'
 
@@ -130,14 +136,14 @@ def test_given_a_save_after_the_submissions_read_when_the_submission_writes_then
     q = form.questions[0].question_id
     store.save_responses(meta.attempt_id, meta.token_hash, [StoredResponse(q, ["a"], False, 1)], 0)
     with pytest.raises(StaleWrite):
-        store.finish_attempt(meta.attempt_id, read.meta.rev, 10, False, "{}")
+        store.finish_attempt(meta.attempt_id, read.meta.rev, _done(10))
 
 
 def test_given_a_submitted_attempt_when_a_late_save_arrives_then_it_is_refused(store: DynamoStore, bank: Bank) -> None:
     form = assemble(bank, "full", random.Random(8))
     meta = _meta()
     store.create_attempt(meta, form)
-    store.finish_attempt(meta.attempt_id, 0, 10, False, "{}")
+    store.finish_attempt(meta.attempt_id, 0, _done(10))
     with pytest.raises(StaleWrite):
         store.save_responses(
             meta.attempt_id, meta.token_hash, [StoredResponse(form.questions[0].question_id, ["a"], False, 1)], 0
@@ -151,7 +157,7 @@ def test_given_final_responses_when_submitting_then_they_are_stored_with_the_res
     meta = _meta()
     store.create_attempt(meta, form)
     q = form.questions[0].question_id
-    store.finish_attempt(meta.attempt_id, 0, 10, False, "{}", [StoredResponse(q, ["d"], False, 9)])
+    store.finish_attempt(meta.attempt_id, 0, _done(10, final=[StoredResponse(q, ["d"], False, 9)]))
     rec = store.load_attempt(meta.attempt_id)
     assert rec is not None and rec.responses[q].selected == ["d"] and rec.meta.status == "submitted"
 

@@ -7,7 +7,6 @@ import random
 from fractions import Fraction
 
 import pytest
-
 from exam_core.blueprint import DomainPlan, duration_seconds, form_plan, largest_remainder
 from exam_core.models.bank import Blueprint
 

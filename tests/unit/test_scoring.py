@@ -7,7 +7,6 @@ import math
 import random
 
 import pytest
-
 from exam_core.models.bank import Blueprint, Scale
 from exam_core.scoring import (
     NODES,
@@ -16,8 +15,10 @@ from exam_core.scoring import (
     expected_percent,
     lord_wingersky,
     rasch_probability,
-    test_information as information_at,
     to_scaled,
+)
+from exam_core.scoring import (
+    test_information as information_at,
 )
 
 SCALE = Scale(min=100, max=1000, passing=700, theta_cut=0.6, slope=100)
@@ -128,14 +129,36 @@ def test_given_small_form_when_building_table_then_eap_theta_sd_and_pass_probabi
         assert row.scaled == to_scaled(theta, SCALE)
 
 
-def test_given_small_form_then_table_matches_lord_wingersky_posterior_as_well() -> None:
-    difficulties = SMALL_FORMS["six-spread"]
-    table = conversion_table(difficulties, SCALE)
+def lord_wingersky_eap(difficulties: list[float], cut: float) -> list[tuple[float, float, float]]:
+    """(theta, sd, P(theta > cut)) per raw score from prior x Lord-Wingersky likelihood on NODES."""
     per_node = [lord_wingersky([rasch_probability(t, b) for b in difficulties]) for t in NODES]
-    for row in table:
-        weights = [math.exp(-0.5 * t * t) * per_node[k][row.raw] for k, t in enumerate(NODES)]
-        mean = sum(w * t for w, t in zip(weights, NODES, strict=True)) / sum(weights)
-        assert row.theta == pytest.approx(mean, abs=6e-5)
+    above = [min(1.0, max(0.0, (t + STEP / 2 - cut) / STEP)) for t in NODES]
+    out = []
+    for r in range(len(difficulties) + 1):
+        weights = [math.exp(-0.5 * t * t) * per_node[k][r] for k, t in enumerate(NODES)]
+        total = sum(weights)
+        mean = sum(w * t for w, t in zip(weights, NODES, strict=True)) / total
+        var = sum(w * (t - mean) ** 2 for w, t in zip(weights, NODES, strict=True)) / total
+        out.append((mean, math.sqrt(var), sum(w * a for w, a in zip(weights, above, strict=True)) / total))
+    return out
+
+
+@pytest.mark.parametrize(
+    "difficulties",
+    [
+        FIFTY,
+        [1.2] * 50,
+        [-4.5 + 9.0 * k / 49 for k in range(50)],
+        [round(random.Random(11).gauss(0.6, 1), 2) for _ in range(65)],
+    ],
+    ids=["spread", "equal", "wide", "random-65"],
+)
+def test_given_full_length_form_then_table_matches_lord_wingersky_posterior(difficulties: list[float]) -> None:
+    table = conversion_table(difficulties, SCALE)
+    for row, (theta, sd, p_pass) in zip(table, lord_wingersky_eap(difficulties, SCALE.theta_cut), strict=True):
+        assert row.theta == pytest.approx(theta, abs=6e-5), f"raw {row.raw}"
+        assert row.sd == pytest.approx(sd, abs=6e-5), f"raw {row.raw}"
+        assert row.pass_probability == pytest.approx(p_pass, abs=6e-5), f"raw {row.raw}"
 
 
 def test_given_items_at_zero_and_symmetric_raw_scores_then_thetas_are_mirror_images() -> None:

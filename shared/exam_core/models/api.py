@@ -17,6 +17,7 @@ ServedOptionId = Annotated[str, StringConstraints(pattern=r"^[a-f]$")]
 ExamId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,32}$")]
 Mode = Literal["full"]
 Status = Literal["in_progress", "submitted"]
+AttemptKind = Literal["full", "diagnostic"]
 
 MAX_RESPONSES_PER_REQUEST = 65
 
@@ -95,6 +96,10 @@ class StartAttemptRequest(RequestModel):
     mode: Mode = "full"
 
 
+class StartDiagnosticRequest(RequestModel):
+    exam_id: ExamId
+
+
 class ResponseIn(RequestModel):
     question_id: QuestionId
     selected: list[ServedOptionId] = Field(default_factory=list, max_length=6)
@@ -171,6 +176,7 @@ class Result(ApiModel):
     domains: list[DomainResult]
     weakest_domain: str
     study_plan: list[StudyPlanEntry]
+    note: str | None = Field(default=None, description="How far to trust this score (set on short forms).")
 
 
 class AttemptCreated(ApiModel):
@@ -239,3 +245,64 @@ class Review(ApiModel):
     attempt_id: str
     result: Result
     questions: list[ReviewQuestion]
+
+
+# ---------------------------------------------------------------- partners and candidates
+
+
+class ScoreBucket(ApiModel):
+    low: int
+    high: int
+    count: int
+
+
+class WeakestCount(ApiModel):
+    domain_id: str
+    name: str
+    count: int
+    share: float
+
+
+class DomainSummary(ApiModel):
+    domain_id: str
+    name: str
+    mean_percent: float | None
+    needs_improvement_rate: float | None
+
+
+class PartnerSummary(ApiModel):
+    partner_id: str
+    exam_id: str
+    from_date: str
+    to_date: str
+    started: int
+    submitted: int
+    completion_rate: float | None
+    mean_scaled_score: float | None
+    pass_rate: float | None
+    score_distribution: list[ScoreBucket]
+    weakest_domains: list[WeakestCount]
+    domains: list[DomainSummary]
+    truncated: bool = Field(description="True when the range held more attempts than one summary reads.")
+
+
+class ClaimResult(ApiModel):
+    attempt_id: str
+    mode: str
+    claimed: bool
+
+
+class HistoryEntry(ApiModel):
+    attempt_id: str
+    exam_id: str
+    mode: str
+    status: Status
+    started_at: datetime
+    scaled_score: int | None = None
+    passed: bool | None = None
+    weakest_domain: str | None = None
+
+
+class History(ApiModel):
+    attempts: list[HistoryEntry]
+    next_token: str | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 ItemStatus = Literal["operational", "pretest", "retired"]
@@ -89,7 +89,11 @@ class ItemOption(_Model):
 
 
 class Item(_Model):
-    """One exam item as authored. ``domain`` is derived from ``task`` by the bank."""
+    """One exam item as authored. ``domain`` is derived from ``task`` by the bank.
+
+    Cross-field rules are field validators (fields validate in declaration order, so earlier ones are
+    in ``info.data``): an error then names the field to fix, for example ``key`` or ``selectCount``.
+    """
 
     id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{3,64}$")]
     task: Annotated[str, StringConstraints(pattern=r"^\d+\.\d+$")]
@@ -103,28 +107,44 @@ class Item(_Model):
     reference: str | None = None
     version: int = Field(default=1, ge=1)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Item:
-        ids = [o.id for o in self.options]
+    @field_validator("select_count")
+    @classmethod
+    def _count_fits_type(cls, value: int, info: ValidationInfo) -> int:
+        kind = info.data.get("type")
+        if kind == "single" and value != 1:
+            raise ValueError("a single-answer item has selectCount 1")
+        if kind == "multiple" and value < 2:
+            raise ValueError("a multiple-response item has selectCount of at least 2")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _distinct_options(cls, value: list[ItemOption], info: ValidationInfo) -> list[ItemOption]:
+        ids = [o.id for o in value]
         if len(set(ids)) != len(ids):
             raise ValueError("duplicate option ids")
-        texts = [" ".join(o.text.lower().split()) for o in self.options]
+        texts = [" ".join(o.text.lower().split()) for o in value]
         if len(set(texts)) != len(texts):
             raise ValueError("duplicate option texts")
-        if len(set(self.key)) != len(self.key):
+        count = info.data.get("select_count")
+        if count is not None and count >= len(value):
+            raise ValueError("an item needs more options than selectCount")
+        return value
+
+    @field_validator("key")
+    @classmethod
+    def _key_fits(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if len(set(value)) != len(value):
             raise ValueError("key names an option twice")
-        unknown = set(self.key) - set(ids)
-        if unknown:
-            raise ValueError(f"key names unknown options {sorted(unknown)}")
-        if len(self.key) != self.select_count:
-            raise ValueError(f"key has {len(self.key)} options but selectCount is {self.select_count}")
-        if self.type == "single" and self.select_count != 1:
-            raise ValueError("a single-answer item has selectCount 1")
-        if self.type == "multiple" and self.select_count < 2:
-            raise ValueError("a multiple-response item has selectCount of at least 2")
-        if self.select_count >= len(self.options):
-            raise ValueError("selectCount must be smaller than the number of options")
-        return self
+        options = info.data.get("options")
+        if options is not None:
+            unknown = set(value) - {o.id for o in options}
+            if unknown:
+                raise ValueError(f"key names unknown options {sorted(unknown)}")
+        count = info.data.get("select_count")
+        if count is not None and len(value) != count:
+            raise ValueError(f"key has {len(value)} options but selectCount is {count}")
+        return value
 
     @property
     def domain_prefix(self) -> str:

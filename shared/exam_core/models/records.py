@@ -9,6 +9,7 @@ autosave writes a few hundred bytes instead of rewriting the whole form.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from exam_core.scoring import ScoreRow
@@ -90,6 +91,7 @@ class AttemptMeta:
     submitted_at: int | None = None
     timed_out: bool = False
     result_json: str | None = None
+    summary_json: str | None = None
     ttl: int | None = None
 
 
@@ -98,3 +100,28 @@ class AttemptRecord:
     meta: AttemptMeta
     form: Form
     responses: dict[str, StoredResponse] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """What a submission (or a timeout) writes: the result, a compact summary for indexes, final answers."""
+
+    submitted_at: int
+    timed_out: bool
+    result_json: str
+    summary_json: str
+    final: Sequence[StoredResponse] = ()
+    # New time-to-live for every item of the attempt (anonymous diagnostics), or None to leave it.
+    ttl: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedAttempt:
+    """An attempt as a secondary index returns it: enough for history and partner summaries."""
+
+    attempt_id: str
+    exam_id: str
+    mode: str
+    status: str
+    started_at: int
+    summary_json: str | None

@@ -1,0 +1,114 @@
+"""The free diagnostic and partner summaries, behind partner API keys (the key's id is the partner)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from exam_core.attempts import diagnostic_access
+from exam_core.errors import Forbidden
+from exam_core.http import build_resolver, created_response, error_responses, logger
+from exam_core.models.api import (
+    AttemptCreated,
+    AttemptOut,
+    ExamId,
+    PartnerSummary,
+    Result,
+    Review,
+    StartDiagnosticRequest,
+    SubmitRequest,
+)
+from exam_core.runtime import attempt_service, partner_service
+
+app = build_resolver()
+
+AttemptId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The diagnostic's id.")]
+TOKEN_HEADER = "X-Attempt-Token"  # noqa: S105 - a header name, not a secret
+
+
+def _partner() -> str:
+    """The partner is the API key API Gateway accepted, never anything in the request."""
+    key_id = app.current_event.request_context.identity.api_key_id
+    if not key_id:
+        raise Forbidden("this route needs a partner API key", code="partner_key_required")
+    return str(key_id)
+
+
+def _token() -> str | None:
+    return app.current_event.headers.get(TOKEN_HEADER)
+
+
+@app.post(
+    "/diagnostics",
+    summary="Start a free 10-question diagnostic (no account, no time limit)",
+    responses={
+        201: {
+            "description": "The diagnostic with its ten questions",
+            "content": {"application/json": {"model": AttemptCreated}},
+        },
+        **error_responses(400, 403, 404, 422, 503),
+    },
+    tags=["diagnostics"],
+)
+def start_diagnostic(request: Annotated[StartDiagnosticRequest, Body()]) -> Response[Any]:
+    created = attempt_service().start(request.exam_id, "diagnostic", partner_id=_partner())
+    return created_response(created, f"/diagnostics/{created.attempt_id}")
+
+
+@app.get(
+    "/diagnostics/<attemptId>",
+    summary="Read a diagnostic: questions, and the result once submitted",
+    responses=error_responses(403, 422, 503),
+    tags=["diagnostics"],
+)
+def get_diagnostic(attemptId: AttemptId) -> AttemptOut:
+    return attempt_service().get(attemptId, _token(), diagnostic_access(_partner()))
+
+
+@app.post(
+    "/diagnostics/<attemptId>/submit",
+    summary="Submit the responses and get the scaled score, weakest domain and study plan at once",
+    responses=error_responses(400, 403, 409, 422, 503),
+    tags=["diagnostics"],
+)
+def submit_diagnostic(
+    attemptId: AttemptId,
+    request: Annotated[SubmitRequest | None, Body()] = None,
+) -> Result:
+    responses = request.responses if request else ()
+    return attempt_service().submit(attemptId, _token(), responses, diagnostic_access(_partner()))
+
+
+@app.get(
+    "/diagnostics/<attemptId>/review",
+    summary="Review a submitted diagnostic: keys and explanations",
+    responses=error_responses(403, 409, 422, 503),
+    tags=["diagnostics"],
+)
+def review_diagnostic(attemptId: AttemptId) -> Review:
+    return attempt_service().review(attemptId, _token(), diagnostic_access(_partner()))
+
+
+@app.get(
+    "/partner/summary",
+    summary="The calling partner's own diagnostics: counts, score distribution, domain weaknesses",
+    responses=error_responses(403, 404, 422, 503),
+    tags=["partners"],
+)
+def partner_summary(
+    examId: Annotated[ExamId, Query(description="Exam id")] = "clf-c02",
+    from_: Annotated[
+        date | None, Query(alias="from", description="First day (UTC), default 29 days before 'to'")
+    ] = None,
+    to: Annotated[date | None, Query(description="Last day (UTC), default today")] = None,
+) -> PartnerSummary:
+    return partner_service().summary(_partner(), examId, from_, to)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
