@@ -100,9 +100,12 @@ def start_server(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Po
     raise RuntimeError("local server did not start:\n" + "\n".join(lines))
 
 
+PARTNER_KEYS = "demo-partner-key=demo-partner,second-partner-key=second-partner"
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[tuple[Api, list[str]]]:
-    proc, base, lines = start_server()
+    proc, base, lines = start_server({"LOCAL_PARTNER_KEYS": PARTNER_KEYS})
     try:
         yield Api(base), lines
     finally:
