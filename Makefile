@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 3000
 
-.PHONY: install run test lint typecheck check-bank unit bench clean
+.PHONY: install run test lint typecheck check-bank browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,15 @@ typecheck: install
 check-bank: install
 	$(BIN)/python -m infra.bank.check
 
-test: lint typecheck check-bank
+# Debian's Chromium for the embed's browser test (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found: the browser tests will be skipped (apt-get install chromium)"; fi; }
+
+test: lint typecheck check-bank browser
 	$(BIN)/pytest
 
 bench: install

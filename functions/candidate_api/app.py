@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.errors import Forbidden
-from exam_core.http import build_resolver, error_responses, logger
+from exam_core.http import build_resolver, documented, logger
 from exam_core.models.api import ClaimResult, History
 from exam_core.runtime import candidate_service
 
@@ -29,7 +29,7 @@ def _candidate() -> str:
 @app.post(
     "/me/diagnostics/<attemptId>/claim",
     summary="Add an anonymous diagnostic to your history, proving it is yours with its attempt token",
-    responses=error_responses(403, 409, 422, 503),
+    responses=documented(ClaimResult, 403, 409, 422, 503),
     tags=["candidates"],
 )
 def claim_diagnostic(attemptId: AttemptId) -> ClaimResult:
@@ -40,7 +40,7 @@ def claim_diagnostic(attemptId: AttemptId) -> ClaimResult:
 @app.get(
     "/me/attempts",
     summary="Your attempts, newest first, paginated",
-    responses=error_responses(403, 422, 503),
+    responses=documented(History, 403, 422, 503),
     tags=["candidates"],
 )
 def my_attempts(

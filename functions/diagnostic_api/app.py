@@ -11,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import diagnostic_access
 from exam_core.errors import Forbidden
-from exam_core.http import build_resolver, created_response, error_responses, logger
+from exam_core.http import build_resolver, created_response, documented, logger
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
@@ -45,13 +45,9 @@ def _token() -> str | None:
 @app.post(
     "/diagnostics",
     summary="Start a free 10-question diagnostic (no account, no time limit)",
-    responses={
-        201: {
-            "description": "The diagnostic with its ten questions",
-            "content": {"application/json": {"model": AttemptCreated}},
-        },
-        **error_responses(400, 403, 404, 422, 503),
-    },
+    responses=documented(
+        AttemptCreated, 400, 403, 404, 422, 503, status=201, description="The diagnostic with its ten questions"
+    ),
     tags=["diagnostics"],
 )
 def start_diagnostic(request: Annotated[StartDiagnosticRequest, Body()]) -> Response[Any]:
@@ -62,7 +58,7 @@ def start_diagnostic(request: Annotated[StartDiagnosticRequest, Body()]) -> Resp
 @app.get(
     "/diagnostics/<attemptId>",
     summary="Read a diagnostic: questions, and the result once submitted",
-    responses=error_responses(403, 422, 503),
+    responses=documented(AttemptOut, 403, 422, 503),
     tags=["diagnostics"],
 )
 def get_diagnostic(attemptId: AttemptId) -> AttemptOut:
@@ -72,7 +68,7 @@ def get_diagnostic(attemptId: AttemptId) -> AttemptOut:
 @app.post(
     "/diagnostics/<attemptId>/submit",
     summary="Submit the responses and get the scaled score, weakest domain and study plan at once",
-    responses=error_responses(400, 403, 409, 422, 503),
+    responses=documented(Result, 400, 403, 409, 422, 503),
     tags=["diagnostics"],
 )
 def submit_diagnostic(
@@ -86,7 +82,7 @@ def submit_diagnostic(
 @app.get(
     "/diagnostics/<attemptId>/review",
     summary="Review a submitted diagnostic: keys and explanations",
-    responses=error_responses(403, 409, 422, 503),
+    responses=documented(Review, 403, 409, 422, 503),
     tags=["diagnostics"],
 )
 def review_diagnostic(attemptId: AttemptId) -> Review:
@@ -96,7 +92,7 @@ def review_diagnostic(attemptId: AttemptId) -> Review:
 @app.get(
     "/partner/summary",
     summary="The calling partner's own diagnostics: counts, score distribution, domain weaknesses",
-    responses=error_responses(403, 404, 422, 503),
+    responses=documented(PartnerSummary, 403, 404, 422, 503),
     tags=["partners"],
 )
 def partner_summary(

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from exam_core.http import build_resolver, created_response, error_responses, logger
+from exam_core.http import build_resolver, created_response, documented, logger
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
@@ -32,7 +32,7 @@ def _token() -> str | None:
     return app.current_event.headers.get(TOKEN_HEADER)
 
 
-@app.get("/exams", summary="List exams and their blueprints", responses=error_responses(503), tags=["exams"])
+@app.get("/exams", summary="List exams and their blueprints", responses=documented(ExamList, 503), tags=["exams"])
 def list_exams() -> ExamList:
     return attempt_service().list_exams()
 
@@ -40,13 +40,9 @@ def list_exams() -> ExamList:
 @app.post(
     "/attempts",
     summary="Start a full timed attempt",
-    responses={
-        201: {
-            "description": "The attempt with its questions in serving order",
-            "content": {"application/json": {"model": AttemptCreated}},
-        },
-        **error_responses(400, 404, 422, 503),
-    },
+    responses=documented(
+        AttemptCreated, 400, 404, 422, 503, status=201, description="The attempt with its questions in serving order"
+    ),
     tags=["attempts"],
 )
 def start_attempt(request: Annotated[StartAttemptRequest, Body()]) -> Response[Any]:
@@ -57,7 +53,7 @@ def start_attempt(request: Annotated[StartAttemptRequest, Body()]) -> Response[A
 @app.get(
     "/attempts/<attemptId>",
     summary="Read an attempt to resume it: questions, saved responses, flags, remaining time",
-    responses=error_responses(403, 422, 503),
+    responses=documented(AttemptOut, 403, 422, 503),
     tags=["attempts"],
 )
 def get_attempt(attemptId: AttemptId) -> AttemptOut:
@@ -67,7 +63,7 @@ def get_attempt(attemptId: AttemptId) -> AttemptOut:
 @app.put(
     "/attempts/<attemptId>/responses",
     summary="Save responses and flags (partial, repeatable, last write wins per question)",
-    responses=error_responses(400, 403, 409, 422, 503),
+    responses=documented(SaveResult, 400, 403, 409, 422, 503),
     tags=["attempts"],
 )
 def save_responses(
@@ -80,7 +76,7 @@ def save_responses(
 @app.post(
     "/attempts/<attemptId>/submit",
     summary="Submit and score the attempt (idempotent); the body may carry final responses",
-    responses=error_responses(400, 403, 409, 422, 503),
+    responses=documented(Result, 400, 403, 409, 422, 503),
     tags=["attempts"],
 )
 def submit_attempt(
@@ -93,7 +89,7 @@ def submit_attempt(
 @app.get(
     "/attempts/<attemptId>/review",
     summary="Review a submitted attempt: keys, explanations, domains and task statements",
-    responses=error_responses(403, 409, 422, 503),
+    responses=documented(Review, 403, 409, 422, 503),
     tags=["attempts"],
 )
 def review_attempt(attemptId: AttemptId) -> Review:

@@ -7,7 +7,10 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from pydantic import BaseModel
 
 from exam_core.errors import DomainError, Throttled
@@ -21,18 +24,24 @@ _DESCRIPTIONS = {
     400: "Malformed request (for example a body that is not JSON).",
     403: "Missing or wrong credentials; never says whether the object exists.",
     404: "No such exam or route.",
+    415: "The body is not sent as application/json.",
     409: "The attempt's state does not allow this (already submitted, expired, not yet submitted).",
     422: "The request does not match the schema, or its answers do not fit the questions.",
     503: "The database is busy; retry after the Retry-After header's seconds.",
 }
 
 
-def error_responses(*codes: int) -> dict[int, Any]:
-    """OpenAPI ``responses`` entries for the error statuses a route can return."""
-    return {
-        code: {"description": _DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorBody}}}
-        for code in codes
-    }
+def documented(ok: type[BaseModel], *codes: int, status: int = 200, description: str = "Success") -> dict[int, Any]:
+    """OpenAPI ``responses`` for a route: its success model and every error status it can return.
+
+    Powertools documents the return annotation only when ``responses`` is absent, and always adds a 422
+    with its own body shape; so each route lists its success model, and 422 is always ours.
+    """
+    out: dict[int, Any] = {status: {"description": description, "content": {"application/json": {"model": ok}}}}
+    extra = {415} if 400 in codes else set()  # a route that reads a body can get the wrong content type
+    for code in sorted({*codes, *extra, 422}):
+        out[code] = {"description": _DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorBody}}}
+    return out
 
 
 def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response[Any]:
@@ -68,6 +77,16 @@ def build_resolver() -> APIGatewayRestResolver:
         if exc.status >= 500:
             logger.warning("service unavailable", extra={"code": exc.code})
         return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _content_type(_exc: RequestUnsupportedContentType) -> Response[Any]:
+        return error_response(
+            415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json"
+        )
+
+    @app.exception_handler(RecursionError)
+    def _too_deep(_exc: RecursionError) -> Response[Any]:  # json.loads on absurdly nested input
+        return error_response(400, "malformed_json", "the request body is nested too deeply")
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response[Any]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from exam_core.bank import Bank
+from exam_core.blueprint import largest_remainder
 from exam_core.models.api import (
     DomainResult,
     Result,
@@ -144,10 +145,12 @@ def study_plan(
         boost = NEEDS_IMPROVEMENT_BOOST if r.rating == "needs_improvement" else 1.0
         raw[r.domain_id] = r.weight * boost * (1.0 + deficit / 100.0)
     total = sum(raw.values())
+    # Hours in half-hour steps that add up to the budget exactly (largest remainders, like the blueprint).
+    halves = largest_remainder([raw[d.id] for d in bank.blueprint.domains], round(total_hours * 2))
     texts = bank.blueprint.task_text()
     missed = Counter(g.item.task for g in scored if not g.correct)
     plan: list[StudyPlanEntry] = []
-    for d in bank.blueprint.domains:
+    for d, half_hours in zip(bank.blueprint.domains, halves, strict=True):
         share = raw[d.id] / total
         tasks = sorted((t for t in d.task_statements if missed[t.id]), key=lambda t: (-missed[t.id], t.id))
         plan.append(
@@ -155,7 +158,7 @@ def study_plan(
                 domain_id=d.id,
                 name=d.name,
                 share=round(share, 4),
-                hours=round(share * total_hours * 2) / 2,
+                hours=half_hours / 2,
                 task_statements=[StudyTask(id=t.id, text=texts[t.id], missed=missed[t.id]) for t in tasks],
             )
         )

@@ -155,25 +155,29 @@ def test_given_simple_cases_then_split_matches_exact_rational_oracle(weights: li
     assert largest_remainder(weights, total) == exact_hamilton(weights, total)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: largest_remainder breaks remainder ties by floating-point noise, not by weight. With the CLF "
-        "weights and 60 seats the quotas are 14.4/18/20.4/7.2; 20.4 - 20 evaluates to 0.3999999999999986 "
-        "< 14.4 - 14, so the lighter cloud-concepts domain gets the seat that belongs to the heavier "
-        "technology domain ([15, 18, 20, 7] instead of [14, 18, 21, 7])."
-    ),
-    strict=True,
-)
 def test_given_clf_weights_and_60_seats_when_remainders_tie_then_heavier_domain_gets_the_seat() -> None:
+    # Regression: quotas 14.4/18/20.4/7.2; 20.4 - 20 evaluates to 0.3999999999999986 < 14.4 - 14 = 0.4000000000000004,
+    # so float noise once gave the seat to the lighter cloud-concepts domain ([15, 18, 20, 7]).
     assert largest_remainder(CLF_WEIGHTS, 60) == [14, 18, 21, 7]
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: float noise in quota - floor decides remainder ties: quotas 0.2/0.4/19.4 tie on .4 but "
-        "19.4 - 19 < 0.4 in floating point, so the 0.02 weight beats the 0.97 weight."
-    ),
-    strict=True,
-)
 def test_given_tied_remainders_on_quotas_of_different_size_then_heavier_weight_still_wins() -> None:
+    # Regression: quotas 0.2/0.4/19.4 tie on .4, but 19.4 - 19 < 0.4 in floating point.
     assert largest_remainder([0.01, 0.02, 0.97], 20) == [0, 0, 20]
+
+
+def _two_decimal_weight_sets(n_domains: int, count: int, seed: int) -> list[list[float]]:
+    rng = random.Random(seed)
+    sets = []
+    while len(sets) < count:
+        cuts = sorted(rng.sample(range(1, 100), n_domains - 1))
+        parts = [b - a for a, b in zip([0, *cuts], [*cuts, 100], strict=True)]
+        sets.append([p / 100 for p in parts])
+    return sets
+
+
+@pytest.mark.parametrize("n_domains", [2, 3, 4, 5])
+def test_given_two_decimal_weights_then_every_split_matches_the_exact_oracle_ties_included(n_domains: int) -> None:
+    for weights in _two_decimal_weight_sets(n_domains, 60, seed=n_domains):
+        for total in range(1, 81):
+            assert largest_remainder(weights, total) == exact_hamilton(weights, total), (weights, total)

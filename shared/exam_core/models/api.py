@@ -27,7 +27,11 @@ class ApiModel(BaseModel):
 
 
 class RequestModel(ApiModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", defer_build=True)
+    """Request bodies: unknown fields refused, and strict types ("flagged": "yes" is an error, not true)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", strict=True, defer_build=True
+    )
 
 
 # ---------------------------------------------------------------- errors
