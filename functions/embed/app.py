@@ -29,6 +29,8 @@ def _api_base() -> str:
     if not SAFE_HOST.fullmatch(host):  # the Host header is the client's: never reflect anything else into HTML
         host = "127.0.0.1"
     proto = event.headers.get("X-Forwarded-Proto", "https" if "amazonaws.com" in host else "http")
+    if proto not in ("http", "https"):
+        proto = "https"
     stage = event.request_context.stage
     prefix = f"/{stage}" if "amazonaws.com" in host and stage else ""
     return f"{proto}://{host}{prefix}"
