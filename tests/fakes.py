@@ -18,6 +18,7 @@ class InMemoryStore:
         self.banks: dict[str, StoredBank] = {}
         self.attempts: dict[str, AttemptRecord] = {}
         self.calls: list[str] = []
+        self.reports: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def load_bank(self, exam_id: str) -> StoredBank | None:
@@ -127,3 +128,17 @@ class InMemoryStore:
         page = found[start : start + limit]
         more = start + limit < len(found)
         return [self._indexed(r) for r in page], (json.dumps({"pk": page[-1].meta.attempt_id}) if more else None)
+
+    def add_report(self, exam_id: str, report: dict[str, Any], attempt_id: str, token_hash: str, limit: int) -> None:
+        self.calls.append("add_report")
+        with self._lock:
+            rec = self.attempts.get(attempt_id)
+            key = f"{exam_id}#{report['itemId']}#{attempt_id}#{report['questionId']}"
+            mine = [k for k in self.reports if k.startswith(exam_id) and f"#{attempt_id}#" in k]
+            if rec is None or rec.meta.token_hash != token_hash or len(mine) >= limit or key in self.reports:
+                raise StaleWrite("add_report")
+            self.reports[key] = dict(report)
+
+    def list_reports(self, exam_id: str, item_id: str | None = None) -> list[dict[str, Any]]:
+        prefix = f"{exam_id}#{item_id}#" if item_id else f"{exam_id}#"
+        return [r for k, r in sorted(self.reports.items()) if k.startswith(prefix)]

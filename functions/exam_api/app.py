@@ -13,6 +13,8 @@ from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
     ExamList,
+    ProblemReportIn,
+    ProblemReportOut,
     Result,
     Review,
     SaveResponsesRequest,
@@ -94,6 +96,21 @@ def submit_attempt(
 )
 def review_attempt(attemptId: AttemptId) -> Review:
     return attempt_service().review(attemptId, _token())
+
+
+@app.post(
+    "/attempts/<attemptId>/questions/<questionId>/report",
+    summary="Report a problem with a question (during or after the attempt; one per question)",
+    responses=documented(ProblemReportOut, 400, 403, 404, 409, 422, 429, 503, status=201, description="Recorded"),
+    tags=["attempts"],
+)
+def report_problem(
+    attemptId: AttemptId,
+    questionId: Annotated[str, Path(pattern=r"^q[0-9a-f]{10}$", description="The question's id in this attempt.")],
+    request: Annotated[ProblemReportIn, Body()],
+) -> Response[Any]:
+    report = attempt_service().report_problem(attemptId, _token(), questionId, request.reason, request.comment)
+    return created_response(report, f"/attempts/{attemptId}/questions/{questionId}/report")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)

@@ -180,6 +180,9 @@ def create_tables(template: Template, client: Any) -> dict[str, str]:
         }
         if props.get("GlobalSecondaryIndexes"):
             kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        stream = props.get("StreamSpecification")
+        if stream:
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
         client.create_table(**kwargs)
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):

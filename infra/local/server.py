@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from infra.local.gateway import Gateway, Reply, Template, create_tables, openapi_document
+from infra.local.streams import StreamPump
 
 ROOT = Path(__file__).resolve().parents[2]
 BANK_DIR = ROOT / "infra" / "bank"
@@ -83,8 +84,10 @@ class LocalStack:
     httpd: ThreadingHTTPServer
     gateway: Gateway
     moto: Any | None
+    pump: StreamPump
 
     def stop(self) -> None:
+        self.pump.stop()
         self.httpd.shutdown()
         self.httpd.server_close()
         if self.moto is not None:
@@ -144,13 +147,15 @@ def start(
         admin_tokens=_pairs(os.environ.get("LOCAL_ADMIN_TOKENS", DEMO_ADMIN_TOKENS)),
     )
     gateway.load_all()
+    pump = StreamPump(gateway, endpoint_url, names)
+    pump.start()
     _Handler.gateway = gateway
     httpd = ThreadingHTTPServer((host, port), _Handler)
     httpd.daemon_threads = True
     api_url = f"http://{host}:{httpd.server_address[1]}"
     _add_docs(gateway, api_url)
     threading.Thread(target=httpd.serve_forever, name="local-api", daemon=True).start()
-    return LocalStack(endpoint_url, api_url, httpd, gateway, moto)
+    return LocalStack(endpoint_url, api_url, httpd, gateway, moto, pump)
 
 
 def _add_docs(gateway: Gateway, api_url: str) -> None:

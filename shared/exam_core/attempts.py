@@ -22,14 +22,24 @@ from exam_core.assembly import assemble
 from exam_core.bank import Bank
 from exam_core.bank_cache import BankCache
 from exam_core.blueprint import duration_seconds
-from exam_core.errors import AlreadyExists, Conflict, Forbidden, InvalidInput, NotFound, StaleWrite
+from exam_core.errors import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    StaleWrite,
+    TooManyRequests,
+)
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
     DomainOut,
     ExamList,
     ExamOut,
+    ProblemReportOut,
     QuestionOut,
+    ReportReason,
     ResponseIn,
     Result,
     Review,
@@ -415,6 +425,48 @@ class AttemptService:
                 raise Conflict("the attempt is changing; retry", code="attempt_busy") from None
             return Result.model_validate_json(latest.meta.result_json)
         return result
+
+    # ------------------------------------------------------------ problem reports
+
+    def report_problem(
+        self, attempt_id: str, token: str | None, question_id: str, reason: ReportReason, comment: str
+    ) -> ProblemReportOut:
+        """A candidate flags a question (during or after the attempt): one per question, a few per attempt."""
+        record = self._load(attempt_id, token, FULL)
+        question = record.form.question(question_id)
+        if question is None:
+            raise NotFound("this attempt has no such question", code="question_not_found")
+        bank = self.banks.get(record.meta.exam_id)
+        now = int(self.clock())
+        report = {
+            "itemId": question.item_id,
+            "itemVersion": bank.items[question.item_id].version,
+            "attemptId": attempt_id,
+            "questionId": question_id,
+            "reason": reason,
+            "comment": comment.strip(),
+            "status": "open",
+            "reportedAt": datetime.fromtimestamp(now, UTC).isoformat(),
+        }
+        try:
+            self.store.add_report(
+                record.meta.exam_id, report, attempt_id, record.meta.token_hash, self.settings.reports_per_attempt
+            )
+        except StaleWrite:
+            mine = self.store.list_reports(record.meta.exam_id, question.item_id)
+            if any(r["attemptId"] == attempt_id and r["questionId"] == question_id for r in mine):
+                raise Conflict("this question was already reported from this attempt", code="report_exists") from None
+            raise TooManyRequests(
+                f"an attempt can report at most {self.settings.reports_per_attempt} questions",
+                code="too_many_reports",
+            ) from None
+        return ProblemReportOut(
+            attempt_id=attempt_id,
+            question_id=question_id,
+            reason=reason,
+            status="open",
+            reported_at=datetime.fromtimestamp(now, UTC),
+        )
 
     # ------------------------------------------------------------ review
 

@@ -37,6 +37,11 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class TooManyRequests(DomainError):
+    status = 429
+    code = "too_many_requests"
+
+
 class Throttled(DomainError):
     """DynamoDB kept throttling or failing after bounded retries: the client should retry later."""
 

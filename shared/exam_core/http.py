@@ -27,6 +27,7 @@ _DESCRIPTIONS = {
     415: "The body is not sent as application/json.",
     409: "The attempt's state does not allow this (already submitted, expired, not yet submitted).",
     422: "The request does not match the schema, or its answers do not fit the questions.",
+    429: "Too many requests of this kind; slow down.",
     503: "The database is busy; retry after the Retry-After header's seconds.",
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from functools import lru_cache
 
+from exam_core.admin import AdminService
 from exam_core.attempts import AttemptService
 from exam_core.bank_cache import BankCache
 from exam_core.candidates import CandidateService
@@ -39,8 +40,13 @@ def candidate_service() -> CandidateService:
     return CandidateService(store(), attempt_service())
 
 
+@lru_cache(maxsize=1)
+def admin_service() -> AdminService:
+    return AdminService(store(), get_settings(), time.time)
+
+
 def reset() -> None:
     """Forget the wiring (tests change settings between cases)."""
-    for factory in (store, bank_cache, attempt_service, partner_service, candidate_service):
+    for factory in (store, bank_cache, attempt_service, partner_service, candidate_service, admin_service):
         factory.cache_clear()
     get_settings.cache_clear()

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     abandoned_ttl_days: int = Field(default=7, ge=1)
     # and submitted ones (kept for partner summaries) after this many, unless a candidate claims them.
     diagnostic_retention_days: int = Field(default=400, ge=1)
+    # Problem reports one attempt may file (one per question): a bound on abuse, not on honest use.
+    reports_per_attempt: int = Field(default=20, ge=1)
     # Longest date range a partner summary may cover.
     partner_summary_max_days: int = Field(default=366, ge=1)
     # Overrides the blueprint's duration (seconds); lets tests and demos run out the clock quickly.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from exam_core.errors import AlreadyExists, StaleWrite, Throttled
@@ -69,6 +69,26 @@ class Store(Protocol):
     def candidate_attempts(
         self, candidate_id: str, limit: int, after: str | None
     ) -> tuple[list[IndexedAttempt], str | None]: ...
+    def add_report(
+        self, exam_id: str, report: dict[str, Any], attempt_id: str, token_hash: str, limit: int
+    ) -> None: ...
+    def list_reports(self, exam_id: str, item_id: str | None = None) -> list[dict[str, Any]]: ...
+
+
+class AdminStore(Protocol):
+    """What the operator API and the statistics consumer need beyond ``Store``."""
+
+    def load_bank(self, exam_id: str) -> StoredBank | None: ...
+    def load_item(self, exam_id: str, item_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None: ...
+    def put_items(self, exam_id: str, items: Sequence[dict[str, Any]]) -> int: ...
+    def replace_item(self, exam_id: str, item: dict[str, Any], expected_version: int, audit: dict[str, Any]) -> int: ...
+    def add_report(
+        self, exam_id: str, report: dict[str, Any], attempt_id: str, token_hash: str, limit: int
+    ) -> None: ...
+    def list_reports(self, exam_id: str, item_id: str | None = None) -> list[dict[str, Any]]: ...
+    def claim_stats(self, exam_id: str, attempt_id: str) -> bool: ...
+    def add_item_sums(self, exam_id: str, sums: Mapping[str, Mapping[str, float]], attempts: int) -> None: ...
+    def load_item_stats(self, exam_id: str) -> dict[str, dict[str, Any]]: ...
 
 
 # ------------------------------------------------------------------ marshalling (small, by hand:
@@ -247,21 +267,7 @@ class DynamoStore:
 
     def put_bank(self, exam_id: str, blueprint: dict[str, Any], items: Sequence[dict[str, Any]]) -> int:
         """Write every item, then bump the bank version (so caches reload once everything is in)."""
-        requests = [
-            {
-                "PutRequest": {
-                    "Item": {
-                        "pk": _s(exam_id),
-                        "sk": _s(f"ITEM#{it['id']}"),
-                        "doc": _s(json.dumps(it, separators=(",", ":"), sort_keys=True)),
-                        "status": _s(it["status"]),
-                        "task": _s(it["task"]),
-                        "itemVersion": _n(it.get("version", 1)),
-                    }
-                }
-            }
-            for it in items
-        ]
+        requests = [{"PutRequest": {"Item": _bank_item(exam_id, dict(it))}} for it in items]
         for chunk in _chunks(requests, 25):
             pending: list[dict[str, Any]] = chunk
             for attempt in range(8):
@@ -464,6 +470,168 @@ class DynamoStore:
         page = self._call("query", **kwargs)
         nxt = page.get("LastEvaluatedKey")
         return [_indexed_from(i) for i in page.get("Items", [])], (json.dumps(nxt) if nxt else None)
+
+    # -------------------------------------------------------------- bank administration
+
+    def load_item(self, exam_id: str, item_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        """One item's document and its audit history (newest last)."""
+        out = self._call(
+            "get_item",
+            TableName=self.items_table,
+            Key={"pk": _s(exam_id), "sk": _s(f"ITEM#{item_id}")},
+            ConsistentRead=True,
+        )
+        item = out.get("Item")
+        if not item:
+            return None
+        history = json.loads(item["history"]["S"]) if "history" in item else []
+        return json.loads(item["doc"]["S"]), history
+
+    def put_items(self, exam_id: str, items: Sequence[dict[str, Any]]) -> int:
+        """Write validated items (new or replacing) and bump the bank version: one transaction per 99."""
+        for chunk in _chunks([dict(i) for i in items], 99):
+            actions: list[dict[str, Any]] = [
+                {"Put": {"TableName": self.items_table, "Item": _bank_item(exam_id, it)}} for it in chunk
+            ]
+            actions.append(_bump_version(self.items_table, exam_id))
+            self._call("transact_write_items", TransactItems=actions)
+        return self.bank_version(exam_id) or 0
+
+    def replace_item(self, exam_id: str, item: dict[str, Any], expected_version: int, audit: dict[str, Any]) -> int:
+        """Replace an item if nobody changed it since it was read; append to its history; bump the bank."""
+        current = self.load_item(exam_id, item["id"])
+        history = (current[1] if current else []) + [audit]
+        record = _bank_item(exam_id, item)
+        record["history"] = _s(json.dumps(history, separators=(",", ":")))
+        self._call(
+            "transact_write_items",
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self.items_table,
+                        "Item": record,
+                        "ConditionExpression": "itemVersion = :v",
+                        "ExpressionAttributeValues": {":v": _n(expected_version)},
+                    }
+                },
+                _bump_version(self.items_table, exam_id),
+            ],
+        )
+        return int(item.get("version", 1))
+
+    # -------------------------------------------------------------- problem reports
+
+    def add_report(self, exam_id: str, report: dict[str, Any], attempt_id: str, token_hash: str, limit: int) -> None:
+        """One report per attempt and question, at most ``limit`` per attempt, token checked: one transaction."""
+        self._call(
+            "transact_write_items",
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": self.attempts_table,
+                        "Key": {"pk": _s(attempt_id), "sk": _s("META")},
+                        "UpdateExpression": "SET reports = if_not_exists(reports, :z) + :one",
+                        "ConditionExpression": "th = :th AND (attribute_not_exists(reports) OR reports < :lim)",
+                        "ExpressionAttributeValues": {
+                            ":z": _n(0),
+                            ":one": _n(1),
+                            ":th": _s(token_hash),
+                            ":lim": _n(limit),
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.items_table,
+                        "Item": {
+                            "pk": _s(f"REPORTS#{exam_id}"),
+                            "sk": _s(f"{report['itemId']}#{attempt_id}#{report['questionId']}"),
+                            "doc": _s(json.dumps(report, separators=(",", ":"))),
+                        },
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+            ],
+        )
+
+    def list_reports(self, exam_id: str, item_id: str | None = None) -> list[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.items_table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": _s(f"REPORTS#{exam_id}")},
+        }
+        if item_id:
+            kwargs["KeyConditionExpression"] += " AND begins_with(sk, :i)"
+            kwargs["ExpressionAttributeValues"][":i"] = _s(f"{item_id}#")
+        return [json.loads(it["doc"]["S"]) for it in self._query_all(**kwargs)]
+
+    # -------------------------------------------------------------- item statistics (sufficient sums)
+
+    def claim_stats(self, exam_id: str, attempt_id: str) -> bool:
+        """Mark an attempt as counted (False if it already was: a redelivered stream record)."""
+        try:
+            self._call(
+                "put_item",
+                TableName=self.items_table,
+                Item={"pk": _s(f"STATSDONE#{exam_id}"), "sk": _s(attempt_id)},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except StaleWrite:
+            return False
+        return True
+
+    def add_item_sums(self, exam_id: str, sums: Mapping[str, Mapping[str, float]], attempts: int) -> None:
+        """ADD a batch's aggregated sums: one update per item touched, plus the attempt counter."""
+        updates = {**sums, "_TOTAL": {"attempts": attempts}}
+        for item_id, fields in sorted(updates.items()):
+            names: dict[str, str] = {}
+            values: dict[str, Any] = {}
+            parts = []
+            for i, (field, amount) in enumerate(sorted(fields.items())):
+                names[f"#f{i}"] = field
+                values[f":v{i}"] = {"N": format(round(amount, 6), "g") if isinstance(amount, float) else str(amount)}
+                parts.append(f"#f{i} :v{i}")
+            self._call(
+                "update_item",
+                TableName=self.items_table,
+                Key={"pk": _s(f"STATS#{exam_id}"), "sk": _s(item_id)},
+                UpdateExpression="ADD " + ", ".join(parts),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+
+    def load_item_stats(self, exam_id: str) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for it in self._query_all(
+            TableName=self.items_table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": _s(f"STATS#{exam_id}")},
+        ):
+            out[it["sk"]["S"]] = {k: float(v["N"]) for k, v in it.items() if "N" in v}
+        return out
+
+
+def _bank_item(exam_id: str, it: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "pk": _s(exam_id),
+        "sk": _s(f"ITEM#{it['id']}"),
+        "doc": _s(json.dumps(it, separators=(",", ":"), sort_keys=True)),
+        "status": _s(it["status"]),
+        "task": _s(it["task"]),
+        "itemVersion": _n(it.get("version", 1)),
+    }
+
+
+def _bump_version(table: str, exam_id: str) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": _s(exam_id), "sk": _s("META")},
+            "UpdateExpression": "SET version = version + :one",
+            "ConditionExpression": "attribute_exists(version)",
+            "ExpressionAttributeValues": {":one": _n(1)},
+        }
+    }
 
 
 def _chunks(seq: Sequence[dict[str, Any]], size: int) -> Iterable[list[dict[str, Any]]]:

@@ -310,3 +310,111 @@ class HistoryEntry(ApiModel):
 class History(ApiModel):
     attempts: list[HistoryEntry]
     next_token: str | None = None
+
+
+# ---------------------------------------------------------------- operators (admin)
+
+ReportReason = Literal["wrong_key", "unclear", "outdated", "typo", "other"]
+
+
+class ProblemReportIn(RequestModel):
+    reason: ReportReason
+    comment: str = Field(default="", max_length=500)
+
+
+class ProblemReportOut(ApiModel):
+    attempt_id: str
+    question_id: str
+    reason: ReportReason
+    status: str
+    reported_at: datetime
+
+
+class OptionStats(ApiModel):
+    id: str
+    text: str
+    is_key: bool
+    share: float
+    strong_share: float | None = Field(description="Share among strong candidates (scaled score >= 750).")
+
+
+class ItemStats(ApiModel):
+    item_id: str
+    status: str
+    version: int
+    times_served: int
+    exposure_rate: float
+    p_value: float | None
+    point_biserial: float | None
+    blank_rate: float | None
+    options: list[OptionStats]
+    open_reports: int
+    warnings: list[str]
+
+
+class SuspectItem(ApiModel):
+    item_id: str
+    score: float
+    reasons: list[str]
+    stats: ItemStats
+
+
+class SuspectList(ApiModel):
+    exam_id: str
+    items: list[SuspectItem]
+
+
+class AdminOption(ApiModel):
+    id: str
+    text: str
+    explanation: str
+
+
+class AdminItem(ApiModel):
+    """An item with everything: key, explanations, difficulty. Only on IAM-authorised admin routes."""
+
+    id: str
+    exam_id: str
+    domain_id: str
+    task: str
+    type: str
+    select_count: int
+    status: str
+    b: float
+    stem: str
+    options: list[AdminOption]
+    key: list[str]
+    reference: str | None = None
+    version: int
+
+
+class AdminItemDetail(AdminItem):
+    history: list[dict[str, object]]
+    reports: list[dict[str, object]]
+
+
+class AdminItemPage(ApiModel):
+    items: list[AdminItem]
+    total: int
+    next_token: str | None = None
+
+
+class ImportRequest(RequestModel):
+    exam_id: ExamId
+    items: list[dict[str, object]] = Field(min_length=1, max_length=500)
+
+
+class ImportResult(ApiModel):
+    exam_id: str
+    imported: int
+    created: int
+    updated: int
+    bank_version: int
+
+
+class ItemPatch(RequestModel):
+    exam_id: ExamId = "clf-c02"
+    status: Literal["operational", "pretest", "retired"] | None = None
+    key: list[ServedOptionId] | None = Field(default=None, min_length=1, max_length=5)
+    b: float | None = Field(default=None, ge=-5, le=5)
+    reason: str = Field(default="", max_length=500)
