@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 3000
 
-.PHONY: install run test lint typecheck check-bank browser bench clean
+.PHONY: install run test lint typecheck check-bank browser bench simulate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ test: lint typecheck check-bank browser
 
 bench: install
 	$(BIN)/python -m tests.bench.run
+
+simulate: install
+	$(BIN)/python -m infra.sim.simulate
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

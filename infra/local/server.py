@@ -95,10 +95,32 @@ class LocalStack:
 
 
 def start_dynamodb() -> tuple[Any, str]:
-    from moto.server import ThreadedMotoServer
+    """moto's server in-process, one request at a time.
+
+    moto's in-memory backend is not safe under concurrent requests (a stream read deep-copying an item
+    while another request updates it raises "dictionary changed size during iteration"), so the WSGI
+    app is wrapped in a lock. Requests take a few milliseconds; serialising them costs nothing here.
+    """
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import make_server
+
+    lock = threading.Lock()
+
+    class SerialMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+
+            def serial(environ: Any, start_response: Any) -> Any:
+                with lock:
+                    return list(app(environ, start_response))
+
+            self._server = make_server(self._ip_address, self._port, serial, True)
+            self._server_ready_event.set()
+            self._server.serve_forever()
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = SerialMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     return server, f"http://{host}:{port}"

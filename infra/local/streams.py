@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +34,9 @@ class StreamSource:
     table: str
     batch_size: int
     filters: list[dict[str, Any]]
-    iterators: dict[str, str] = field(default_factory=dict)
+    arn: str = ""
+    # Last sequence number delivered per shard (None: from the start of the shard).
+    positions: dict[str, str | None] = field(default_factory=dict)
 
 
 class StreamPump:
@@ -66,13 +67,22 @@ class StreamPump:
                 )
 
     def start(self) -> None:
-        for src in self.sources:  # start at the current end: what happened before the server is not replayed
-            arn = self.dynamodb.describe_table(TableName=src.table)["Table"]["LatestStreamArn"]
-            for shard in self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-                src.iterators[shard["ShardId"]] = self.streams.get_shard_iterator(
-                    StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="LATEST"
-                )["ShardIterator"]
+        for src in self.sources:
+            src.arn = self.dynamodb.describe_table(TableName=src.table)["Table"]["LatestStreamArn"]
+            for shard in self.streams.describe_stream(StreamArn=src.arn)["StreamDescription"]["Shards"]:
+                src.positions[shard["ShardId"]] = None
         threading.Thread(target=self._run, name="local-streams", daemon=True).start()
+
+    def _iterator(self, src: StreamSource, shard_id: str) -> str:
+        # A fresh iterator from the last position on every poll: moto swaps a table's stream shard for a
+        # copy when it rolls back a failed transaction, which leaves long-lived iterators reading nothing.
+        position = src.positions[shard_id]
+        kwargs: dict[str, Any] = {"StreamArn": src.arn, "ShardId": shard_id}
+        if position is None:
+            kwargs["ShardIteratorType"] = "TRIM_HORIZON"
+        else:
+            kwargs.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=position)
+        return str(self.streams.get_shard_iterator(**kwargs)["ShardIterator"])
 
     def stop(self) -> None:
         self._stop.set()
@@ -86,9 +96,12 @@ class StreamPump:
                     log.exception("stream poll failed for %s", src.function.logical_id)
 
     def poll(self, src: StreamSource) -> None:
-        for shard_id, iterator in list(src.iterators.items()):
-            out = self.streams.get_records(ShardIterator=iterator, Limit=src.batch_size)
-            records = [r for r in out.get("Records", []) if not src.filters or any(matches(f, r) for f in src.filters)]
+        for shard_id in list(src.positions):
+            out = self.streams.get_records(ShardIterator=self._iterator(src, shard_id), Limit=src.batch_size)
+            batch = out.get("Records", [])
+            if not batch:
+                continue
+            records = [r for r in batch if not src.filters or any(matches(f, r) for f in src.filters)]
             if records:
                 event = {"Records": [{**r, "eventSource": "aws:dynamodb", "awsRegion": "us-east-1"} for r in records]}
                 module = self.gateway._module(src.function)
@@ -96,10 +109,12 @@ class StreamPump:
                 with src.function.lock:
                     result = handler(event, LambdaContext(src.function))
                 failures = (result or {}).get("batchItemFailures") or []
-                if failures:
+                if failures:  # like Lambda: the batch from the first failure is delivered again
                     log.warning("%d stream record(s) failed in %s; retrying", len(failures), src.function.logical_id)
-                    time.sleep(self.interval)
-                    continue  # keep the iterator: the batch is delivered again
+                    first = failures[0]["itemIdentifier"]
+                    done = [r["dynamodb"]["SequenceNumber"] for r in batch if r["dynamodb"]["SequenceNumber"] < first]
+                    if done:
+                        src.positions[shard_id] = done[-1]
+                    return
                 self.delivered += len(records)
-            if out.get("NextShardIterator"):
-                src.iterators[shard_id] = out["NextShardIterator"]
+            src.positions[shard_id] = batch[-1]["dynamodb"]["SequenceNumber"]

@@ -158,14 +158,14 @@ def calibrate(
                 pretest_here.append((k, bool(correct)))
         if not pretest_here:
             continue  # an attempt without pretest items tells nothing about them
-        for k, x in anchors_here:
+        for k, ok in anchors_here:
             a_person.append(persons)
             a_item.append(k)
-            a_x.append(x)
-        for k, x in pretest_here:
+            a_x.append(ok)
+        for k, ok in pretest_here:
             p_person.append(persons)
             p_item.append(k)
-            p_x.append(x)
+            p_x.append(ok)
         persons += 1
 
     settings: dict[str, Any] = {

@@ -55,6 +55,7 @@ REVIEW_QUESTION_FIELDS = QUESTION_FIELDS | {
     "taskStatement",
     "reference",
 }
+# The full-exam routes this file covers; the server may serve more (diagnostics, partners, admin).
 ROUTES = {
     ("GET", "/exams"),
     ("POST", "/attempts"),
@@ -112,7 +113,8 @@ def key_texts(item: dict[str, Any]) -> set[str]:
 
 def check_result(result: dict[str, Any], attempt_id: str) -> None:
     """Every field of a result, and the rules that tie them together."""
-    assert set(result) == RESULT_FIELDS
+    assert set(result) >= RESULT_FIELDS
+    assert result.get("note") is None  # a precision note is only for short forms; this one has 50 scored items
     assert result["attemptId"] == attempt_id
     assert result["examId"] == EXAM
     assert result["mode"] == "full"
@@ -124,10 +126,10 @@ def check_result(result: dict[str, Any], attempt_id: str) -> None:
     assert 100 <= score <= 1000
     assert result["passed"] is (score >= 700)
     band = result["scoreBand"]
-    assert set(band) == {"low", "high"}
+    assert set(band) >= {"low", "high"}
     assert 100 <= band["low"] <= score <= band["high"] <= 1000
     assert 0.0 <= result["passProbability"] <= 1.0
-    assert set(result["scored"]) == {"correct", "total"}
+    assert set(result["scored"]) >= {"correct", "total"}
     assert result["scored"]["total"] == 50
     assert 0 <= result["scored"]["correct"] <= 50
     assert 0 <= result["answered"] <= 65
@@ -135,7 +137,7 @@ def check_result(result: dict[str, Any], attempt_id: str) -> None:
     domains = result["domains"]
     assert [d["domainId"] for d in domains] == DOMAIN_IDS
     for d, (_, weight, total, _) in zip(domains, DOMAINS, strict=True):
-        assert set(d) == {
+        assert set(d) >= {
             "domainId",
             "name",
             "weight",
@@ -160,15 +162,15 @@ def check_result(result: dict[str, Any], attempt_id: str) -> None:
     assert sorted(e["domainId"] for e in plan) == sorted(DOMAIN_IDS)
     assert [e["share"] for e in plan] == sorted((e["share"] for e in plan), reverse=True)
     assert sum(e["share"] for e in plan) == pytest.approx(1.0, abs=0.001)
-    assert sum(e["hours"] for e in plan) == pytest.approx(STUDY_HOURS, abs=1.0)
+    assert sum(e["hours"] for e in plan) == STUDY_HOURS  # half-hour steps that add up to the budget exactly
     by_domain = {d["domainId"]: d for d in domains}
     for entry in plan:
-        assert set(entry) == {"domainId", "name", "share", "hours", "taskStatements"}
+        assert set(entry) >= {"domainId", "name", "share", "hours", "taskStatements"}
         assert 0.0 < entry["share"] < 1.0
         assert entry["hours"] >= 0 and (entry["hours"] * 2).is_integer()
         tasks = entry["taskStatements"]
         for t in tasks:
-            assert set(t) == {"id", "text", "missed"}
+            assert set(t) >= {"id", "text", "missed"}
             assert t["id"] in TASKS_OF[entry["domainId"]]
             assert t["text"]
             assert t["missed"] > 0
@@ -185,7 +187,7 @@ def check_review_against(review: dict[str, Any], created: dict[str, Any], exam: 
     tasks = {d["id"]: {t["id"]: t["text"] for t in d["taskStatements"]} for d in exam["domains"]}
     names = {d["id"]: d["name"] for d in exam["domains"]}
     for rq, q in zip(questions, created["questions"], strict=True):
-        assert set(rq) == REVIEW_QUESTION_FIELDS
+        assert set(rq) >= REVIEW_QUESTION_FIELDS
         for name in QUESTION_FIELDS - {"options"}:
             assert rq[name] == q[name]
         assert [(o["id"], o["text"]) for o in rq["options"]] == [(o["id"], o["text"]) for o in q["options"]]
@@ -196,7 +198,7 @@ def check_review_against(review: dict[str, Any], created: dict[str, Any], exam: 
         assert set(rq["selected"]) <= set(ids)
         assert rq["correct"] is (bool(rq["selected"]) and sorted(rq["selected"]) == rq["key"])
         for o in rq["options"]:
-            assert set(o) == {"id", "text", "correct", "selected", "explanation"}
+            assert set(o) >= {"id", "text", "correct", "selected", "explanation"}
             assert o["correct"] is (o["id"] in rq["key"])
             assert o["selected"] is (o["id"] in rq["selected"])
             assert isinstance(o["explanation"], str) and len(o["explanation"]) > 10
@@ -205,7 +207,7 @@ def check_review_against(review: dict[str, Any], created: dict[str, Any], exam: 
         assert rq["domainId"] in DOMAIN_IDS
         assert rq["domainName"] == names[rq["domainId"]]
         ts = rq["taskStatement"]
-        assert set(ts) == {"id", "text"}
+        assert set(ts) >= {"id", "text"}
         assert tasks[rq["domainId"]].get(ts["id"]) == ts["text"]
         assert rq["reference"] is None or rq["reference"].startswith("https://")
     assert sum(q["scored"] for q in questions) == 50
@@ -248,7 +250,7 @@ def test_exam_catalogue(exam: dict[str, Any]) -> None:
     assert exam["scaleMax"] == 1000
     assert [d["id"] for d in exam["domains"]] == DOMAIN_IDS
     for d, (_, weight, _, tasks) in zip(exam["domains"], DOMAINS, strict=True):
-        assert set(d) == {"id", "name", "weight", "taskStatements"}
+        assert set(d) >= {"id", "name", "weight", "taskStatements"}
         assert d["name"]
         assert d["weight"] == pytest.approx(weight)
         assert [t["id"] for t in d["taskStatements"]] == tasks
@@ -411,7 +413,7 @@ def test_saves_report_what_they_stored(journey: Journey) -> None:
     first, second, third = journey.saves
     for reply in journey.saves:
         assert reply.status == 200, reply.raw
-        assert set(reply.body) == {"attemptId", "saved", "answeredCount", "remainingSeconds"}
+        assert set(reply.body) >= {"attemptId", "saved", "answeredCount", "remainingSeconds"}
         assert reply.body["attemptId"] == journey.body["attemptId"]
         assert 5300 < reply.body["remainingSeconds"] <= 5400
     assert (first.body["saved"], first.body["answeredCount"]) == (10, 10)
@@ -453,7 +455,7 @@ def test_reads_show_saved_responses_and_flags(journey: Journey) -> None:
     assert body["answeredCount"] == sum(1 for r in journey.expected.values() if r["selected"]) == 63
     assert body["flaggedCount"] == sum(1 for r in journey.expected.values() if r["flagged"]) == 3
     for r in body["responses"]:
-        assert set(r) == {"questionId", "selected", "flagged", "savedAt"}
+        assert set(r) >= {"questionId", "selected", "flagged", "savedAt"}
         assert when(r["savedAt"]) >= when(journey.body["startedAt"])
 
 
@@ -506,7 +508,7 @@ def test_review_after_submission(journey: Journey, exam: dict[str, Any]) -> None
     assert journey.review is not None and journey.submit is not None
     assert journey.review.status == 200, journey.review.raw
     review = journey.review.body
-    assert set(review) == {"attemptId", "result", "questions"}
+    assert set(review) >= {"attemptId", "result", "questions"}
     assert review["result"] == journey.submit.body
     check_review_against(review, journey.body, exam)
     for rq in review["questions"]:
@@ -613,14 +615,14 @@ def test_more_correct_answers_score_higher(
     assert worst["passProbability"] <= middle["passProbability"] <= best["passProbability"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: the study plan rounds each domain's hours to the half hour independently, so the plan's hours "
-    "do not add up to the configured STUDY_HOURS (a perfect attempt gets 7 + 6 + 5 + 2.5 = 20.5 of 20 hours)",
-    strict=True,
-)
-def test_study_plan_hours_add_up_to_the_study_budget(perfect: tuple[dict[str, Any], Reply, Reply]) -> None:
-    plan = perfect[1].body["studyPlan"]
-    assert sum(e["hours"] for e in plan) == STUDY_HOURS
+def test_study_plan_hours_add_up_to_the_study_budget(
+    perfect: tuple[dict[str, Any], Reply, Reply], all_wrong: tuple[dict[str, Any], Reply, Reply]
+) -> None:
+    """Regression: hours were rounded per domain, so a perfect attempt's plan summed to 20.5 of 20 hours."""
+    for _, submitted, _ in (perfect, all_wrong):
+        plan = submitted.body["studyPlan"]
+        assert sum(e["hours"] for e in plan) == STUDY_HOURS
+        assert all((e["hours"] * 2).is_integer() for e in plan)
 
 
 # ---------------------------------------------------------------- CORS
@@ -690,14 +692,15 @@ def documented(doc: dict[str, Any]) -> set[tuple[str, str]]:
 
 
 def test_openapi_lists_every_route(openapi: dict[str, Any], server: tuple[Api, list[str]]) -> None:
+    """Every route the server serves (its startup banner, read from template.yaml) is in the document."""
     assert openapi["openapi"].startswith("3.")
-    assert documented(openapi) == ROUTES
     printed = set()
     for line in server[1]:
         m = re.match(r"^\s+(GET|POST|PUT|PATCH|DELETE)\s+http://[^/\s]+(/\S*)$", line)
         if m:
             printed.add((m.group(1), m.group(2)))
-    assert printed == ROUTES
+    assert printed >= ROUTES
+    assert printed <= documented(openapi)
 
 
 def test_openapi_documents_error_statuses_with_the_error_body(openapi: dict[str, Any]) -> None:
@@ -717,13 +720,8 @@ def test_openapi_documents_error_statuses_with_the_error_body(openapi: dict[str,
     assert "201" in openapi["paths"]["/attempts"]["post"]["responses"]
 
 
-@pytest.mark.xfail(
-    reason="BUG: routes declared with responses=error_responses(...) lose their success response in the OpenAPI "
-    "document: GET /exams, GET /attempts/{id}, PUT .../responses, POST .../submit and GET .../review document no "
-    "2xx response at all (the ExamList/AttemptOut/SaveResult/Result/Review schemas are never referenced)",
-    strict=True,
-)
 def test_openapi_documents_every_success_response(openapi: dict[str, Any]) -> None:
+    """Regression: routes with error responses listed used to document no 2xx response at all."""
     missing = []
     for method, path in sorted(ROUTES):
         responses = openapi["paths"][path][method.lower()]["responses"]
@@ -733,12 +731,8 @@ def test_openapi_documents_every_success_response(openapi: dict[str, Any]) -> No
     assert missing == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: the OpenAPI document gives GET /exams a 422 response with Powertools' HTTPValidationError schema "
-    '({"detail": [...]}), a body shape this API never returns; every error is {"error": {...}}',
-    strict=True,
-)
 def test_openapi_error_responses_never_use_another_shape(openapi: dict[str, Any]) -> None:
+    """Regression: GET /exams documented a 422 with Powertools' {"detail": [...]} shape, which we never send."""
     other = []
     for method, path in sorted(ROUTES):
         for code, response in openapi["paths"][path][method.lower()]["responses"].items():
