@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from exam_core.http import build_resolver, documented, logger
+from exam_core.http import build_resolver, documented, handle, logger
 from exam_core.models.api import (
     AdminItemDetail,
     AdminItemPage,
@@ -103,4 +103,4 @@ def suspect_items(examId: ExamQuery = "clf-c02", limit: Annotated[int, Query(ge=
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return handle(app, event, context)

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.errors import Forbidden
-from exam_core.http import build_resolver, documented, logger
+from exam_core.http import build_resolver, documented, handle, logger
 from exam_core.models.api import ClaimResult, History
 from exam_core.runtime import candidate_service
 
@@ -52,4 +52,4 @@ def my_attempts(
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return handle(app, event, context)

@@ -11,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import diagnostic_access
 from exam_core.errors import Forbidden
-from exam_core.http import build_resolver, created_response, documented, logger
+from exam_core.http import build_resolver, created_response, documented, handle, logger
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
@@ -107,4 +107,4 @@ def partner_summary(
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return handle(app, event, context)

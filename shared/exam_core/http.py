@@ -108,3 +108,36 @@ def build_resolver() -> APIGatewayRestResolver:
         return error_response(500, "internal_error", "something went wrong on our side; it has been logged")
 
     return app
+
+
+def _json_body_check(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Bodies are JSON only. Normalises the media type's case (RFC 9110: case-insensitive) and answers
+    415 before any parser runs for another type (Powertools would try form or multipart parsing)."""
+    headers = event.get("headers") or {}
+    for name, value in list(headers.items()):
+        if name.lower() != "content-type" or not value:
+            continue
+        media, _, params = str(value).partition(";")
+        media = media.strip().lower()
+        if event.get("body") and media != "application/json" and not media.endswith("+json"):
+            body = '{"error":{"code":"unsupported_media_type","message":"send the body as JSON with '
+            body += 'Content-Type: application/json","details":[]}}'
+            return {
+                "statusCode": 415,
+                "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
+                "body": body,
+                "isBase64Encoded": False,
+            }
+        headers[name] = "application/json" + (f";{params}" if params else "")
+        multi = event.get("multiValueHeaders") or {}
+        if name in multi:
+            multi[name] = [headers[name]]
+    return None
+
+
+def handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Resolve an API Gateway event: the one entry point every API function's handler calls."""
+    refused = _json_body_check(event)
+    if refused is not None:
+        return refused
+    return app.resolve(event, context)

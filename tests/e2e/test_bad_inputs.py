@@ -494,21 +494,11 @@ def test_json_with_a_charset_is_accepted(api: Api) -> None:
     assert reply.status == 201, reply.raw[:300]
 
 
-@pytest.mark.xfail(
-    reason="BUG: media types are case-insensitive (RFC 9110 8.3.1), but Content-Type: APPLICATION/JSON with a valid "
-    "JSON body is refused with 415 unsupported_media_type (Powertools compares the header case-sensitively)",
-    strict=True,
-)
 def test_media_type_is_case_insensitive(api: Api) -> None:
     reply = api.post("/attempts", raw=b'{"examId": "clf-c02"}', headers={"Content-Type": "APPLICATION/JSON"})
     assert reply.status == 201, reply.raw[:300]
 
 
-@pytest.mark.xfail(
-    reason="BUG: Content-Type: multipart/form-data without a boundary parameter is a 500 internal_error: Powertools' "
-    "multipart parser raises ValueError('Missing boundary ...'), which no handler in http.py maps to a 4xx",
-    strict=True,
-)
 @pytest.mark.parametrize("route", ["start", "save"])
 def test_multipart_without_a_boundary_is_a_4xx(victim: Victim, route: str) -> None:
     method, path, raw = body_routes(victim)[route]
