@@ -16,11 +16,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.http import logger
-from exam_core.item_stats import aggregate, contributions
+from exam_core.item_stats import aggregate, calibration_row, contributions
 from exam_core.runtime import bank_cache, store
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
 _pending: dict[str, list[list[dict[str, Any]]]] = {}
+_rows: dict[str, list[tuple[str, str]]] = {}
 
 
 def _status(image: dict[str, Any] | None) -> str | None:
@@ -41,16 +42,20 @@ def record_handler(record: DynamoDBRecord) -> None:
     contribs = contributions(bank, attempt, scaled)
     if store().claim_stats(attempt.meta.exam_id, attempt.meta.attempt_id):
         _pending.setdefault(attempt.meta.exam_id, []).append(contribs)
+        _rows.setdefault(attempt.meta.exam_id, []).append((attempt.meta.attempt_id, calibration_row(bank, attempt)))
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
     _pending.clear()
+    _rows.clear()
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
     for exam_id, batches in _pending.items():
         # Marked attempts whose sums fail to write here are lost, never counted twice (see store.claim_stats).
         store().add_item_sums(exam_id, aggregate(batches), len(batches))
+        store().add_calibration_rows(exam_id, _rows.get(exam_id, []))
         logger.info("item statistics", extra={"examId": exam_id, "attempts": len(batches)})
     _pending.clear()
+    _rows.clear()
     return response

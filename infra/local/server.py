@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from infra.local import moto_speedups
 from infra.local.gateway import Gateway, Reply, Template, create_tables, openapi_document
 from infra.local.streams import StreamPump
 
@@ -119,6 +120,8 @@ def start_dynamodb() -> tuple[Any, str]:
             self._server_ready_event.set()
             self._server.serve_forever()
 
+    moto_speedups.install()
+    moto_speedups.install_partition_query()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = SerialMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -17,6 +17,7 @@ from typing import Any
 from infra.local.gateway import Function, Gateway, LambdaContext
 
 log = logging.getLogger("local-streams")
+MAX_PAGES = 20
 
 
 def matches(pattern: Any, data: Any) -> bool:
@@ -96,25 +97,39 @@ class StreamPump:
                     log.exception("stream poll failed for %s", src.function.logical_id)
 
     def poll(self, src: StreamSource) -> None:
+        """Deliver what the shard holds since the last position, filtered, in batches of BatchSize.
+
+        Like Lambda, BatchSize counts records after filtering; raw records are read 1,000 at a time.
+        """
         for shard_id in list(src.positions):
-            out = self.streams.get_records(ShardIterator=self._iterator(src, shard_id), Limit=src.batch_size)
-            batch = out.get("Records", [])
-            if not batch:
+            raw: list[dict[str, Any]] = []
+            records: list[dict[str, Any]] = []
+            iterator = self._iterator(src, shard_id)
+            for _ in range(MAX_PAGES):  # read on until a full batch matches, as Lambda's poller does
+                out = self.streams.get_records(ShardIterator=iterator, Limit=1000)
+                page = out.get("Records", [])
+                raw += page
+                records += [r for r in page if not src.filters or any(matches(f, r) for f in src.filters)]
+                if not page or len(records) >= src.batch_size or not out.get("NextShardIterator"):
+                    break
+                iterator = out["NextShardIterator"]
+            if not raw:
                 continue
-            records = [r for r in batch if not src.filters or any(matches(f, r) for f in src.filters)]
-            if records:
-                event = {"Records": [{**r, "eventSource": "aws:dynamodb", "awsRegion": "us-east-1"} for r in records]}
+            for start in range(0, len(records), src.batch_size):
+                batch = records[start : start + src.batch_size]
+                event = {"Records": [{**r, "eventSource": "aws:dynamodb", "awsRegion": "us-east-1"} for r in batch]}
                 module = self.gateway._module(src.function)
                 handler = getattr(module, src.function.handler.rsplit(".", 1)[1])
                 with src.function.lock:
                     result = handler(event, LambdaContext(src.function))
                 failures = (result or {}).get("batchItemFailures") or []
-                if failures:  # like Lambda: the batch from the first failure is delivered again
+                if failures:  # like Lambda: delivered again from the first failed record
                     log.warning("%d stream record(s) failed in %s; retrying", len(failures), src.function.logical_id)
                     first = failures[0]["itemIdentifier"]
-                    done = [r["dynamodb"]["SequenceNumber"] for r in batch if r["dynamodb"]["SequenceNumber"] < first]
+                    done = [r["dynamodb"]["SequenceNumber"] for r in raw if r["dynamodb"]["SequenceNumber"] < first]
                     if done:
                         src.positions[shard_id] = done[-1]
                     return
-                self.delivered += len(records)
-            src.positions[shard_id] = batch[-1]["dynamodb"]["SequenceNumber"]
+                self.delivered += len(batch)
+                src.positions[shard_id] = batch[-1]["dynamodb"]["SequenceNumber"]
+            src.positions[shard_id] = raw[-1]["dynamodb"]["SequenceNumber"]

@@ -54,6 +54,11 @@ def contributions(bank: Bank, record: AttemptRecord, scaled_score: int) -> list[
     return out
 
 
+def calibration_row(bank: Bank, record: AttemptRecord) -> str:
+    """The attempt's responses as calibration needs them: ``itemId=1`` or ``itemId=0`` for every item served."""
+    return ",".join(f"{g.item.id}={int(g.correct)}" for g in grade(bank, record.form, record.responses))
+
+
 def aggregate(batches: list[list[dict[str, Any]]]) -> dict[str, dict[str, float]]:
     """Sum many attempts' contributions per item, so a stream batch costs one write per item touched."""
     out: dict[str, dict[str, float]] = {}

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     diagnostic_retention_days: int = Field(default=400, ge=1)
     # Problem reports one attempt may file (one per question): a bound on abuse, not on honest use.
     reports_per_attempt: int = Field(default=20, ge=1)
+    # Calibration: a pretest item is promoted with this many responses, fit in range, discrimination.
+    calibration_min_responses: int = Field(default=200, ge=1)
+    calibration_fit_low: float = Field(default=0.7, gt=0)
+    calibration_fit_high: float = Field(default=1.3, gt=0)
+    calibration_min_point_biserial: float = 0.15
     # Longest date range a partner summary may cover.
     partner_summary_max_days: int = Field(default=366, ge=1)
     # Overrides the blueprint's duration (seconds); lets tests and demos run out the clock quickly.

@@ -89,6 +89,10 @@ class AdminStore(Protocol):
     def claim_stats(self, exam_id: str, attempt_id: str) -> bool: ...
     def add_item_sums(self, exam_id: str, sums: Mapping[str, Mapping[str, float]], attempts: int) -> None: ...
     def load_item_stats(self, exam_id: str) -> dict[str, dict[str, Any]]: ...
+    def add_calibration_rows(self, exam_id: str, rows: Sequence[tuple[str, str]]) -> None: ...
+    def load_calibration_rows(self, exam_id: str) -> Iterator[str]: ...
+    def put_calibration(self, exam_id: str, calibration_id: str, doc: dict[str, Any]) -> None: ...
+    def get_calibration(self, exam_id: str, calibration_id: str) -> dict[str, Any] | None: ...
 
 
 # ------------------------------------------------------------------ marshalling (small, by hand:
@@ -609,6 +613,53 @@ class DynamoStore:
         ):
             out[it["sk"]["S"]] = {k: float(v["N"]) for k, v in it.items() if "N" in v}
         return out
+
+    # -------------------------------------------------------------- calibration data and reports
+
+    def add_calibration_rows(self, exam_id: str, rows: Sequence[tuple[str, str]]) -> None:
+        """One compact row per submitted attempt: ``itemId=0|1`` for every item it was served."""
+        requests = [
+            {"PutRequest": {"Item": {"pk": _s(f"CALDATA#{exam_id}"), "sk": _s(attempt_id), "r": _s(row)}}}
+            for attempt_id, row in rows
+        ]
+        for chunk in _chunks(requests, 25):
+            pending: list[dict[str, Any]] = chunk
+            for attempt in range(8):
+                out = self._call("batch_write_item", RequestItems={self.items_table: pending})
+                pending = out.get("UnprocessedItems", {}).get(self.items_table, [])
+                if not pending:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            if pending:
+                raise Throttled("could not record calibration data; retry", code="database_busy")
+
+    def load_calibration_rows(self, exam_id: str) -> Iterator[str]:
+        for it in self._query_all(
+            TableName=self.items_table,
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": _s(f"CALDATA#{exam_id}")},
+        ):
+            yield str(it["r"]["S"])
+
+    def put_calibration(self, exam_id: str, calibration_id: str, doc: dict[str, Any]) -> None:
+        self._call(
+            "put_item",
+            TableName=self.items_table,
+            Item={
+                "pk": _s(f"CALIBRATIONS#{exam_id}"),
+                "sk": _s(calibration_id),
+                "doc": _s(json.dumps(doc, separators=(",", ":"))),
+            },
+        )
+
+    def get_calibration(self, exam_id: str, calibration_id: str) -> dict[str, Any] | None:
+        out = self._call(
+            "get_item",
+            TableName=self.items_table,
+            Key={"pk": _s(f"CALIBRATIONS#{exam_id}"), "sk": _s(calibration_id)},
+        )
+        item = out.get("Item")
+        return json.loads(item["doc"]["S"]) if item else None
 
 
 def _bank_item(exam_id: str, it: dict[str, Any]) -> dict[str, Any]:

@@ -418,3 +418,37 @@ class ItemPatch(RequestModel):
     key: list[ServedOptionId] | None = Field(default=None, min_length=1, max_length=5)
     b: float | None = Field(default=None, ge=-5, le=5)
     reason: str = Field(default="", max_length=500)
+
+
+class CalibrationItemOut(ApiModel):
+    item_id: str
+    decision: str
+    old_b: float
+    new_b: float | None
+    new_status: str | None = None
+    n: int
+    se: float | None
+    infit: float | None
+    outfit: float | None
+    point_biserial: float | None
+    reason: str
+    skipped: str | None = None
+
+
+class CalibrationOut(ApiModel):
+    calibration_id: str
+    exam_id: str
+    started_at: str
+    by: str
+    dry_run: bool
+    bank_version_before: int
+    attempts: int
+    persons: int
+    anchors: int
+    method: str
+    settings: dict[str, object]
+    promoted: int
+    flagged: int
+    kept_pretest: int
+    applied: int
+    items: list[CalibrationItemOut]

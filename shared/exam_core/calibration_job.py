@@ -1,0 +1,147 @@
+"""The calibration job: recorded responses in, pretest difficulties and promotions out.
+
+Runs on a schedule, on demand (``POST /admin/calibrations``) and as a local command. Operational
+difficulties are the anchors and never move; results already given never change, because each
+attempt keeps the conversion table it was scored with.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from exam_core.bank import Bank
+from exam_core.calibration import AttemptResponses, calibrate
+from exam_core.errors import NotFound, StaleWrite
+from exam_core.models.bank import Blueprint, Item
+from exam_core.settings import Settings
+from exam_core.store import AdminStore
+
+
+def parse_row(row: str) -> AttemptResponses:
+    ids, correct = [], []
+    for part in row.split(","):
+        item_id, _, mark = part.rpartition("=")
+        ids.append(item_id)
+        correct.append(mark == "1")
+    return AttemptResponses(item_ids=ids, correct=correct)
+
+
+def _finite(x: float) -> float | None:
+    return None if math.isnan(x) or math.isinf(x) else round(x, 4)
+
+
+class CalibrationJob:
+    def __init__(self, store: AdminStore, settings: Settings, clock: Callable[[], float]) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+
+    def _bank(self, exam_id: str) -> Bank:
+        stored = self.store.load_bank(exam_id) if exam_id in self.settings.exam_id_list else None
+        if stored is None:
+            raise NotFound(f"no exam {exam_id!r}", code="exam_not_found", details=[{"examId": exam_id}])
+        return Bank.build(
+            Blueprint.model_validate(stored.blueprint), (Item.model_validate(i) for i in stored.items), stored.version
+        )
+
+    def run(self, exam_id: str, *, dry_run: bool, who: str) -> dict[str, Any]:
+        bank = self._bank(exam_id)
+        anchors = {i.id: i.b for i in bank.items.values() if i.status == "operational"}
+        pretest = {i.id for i in bank.items.values() if i.status == "pretest"}
+        attempts = [parse_row(r) for r in self.store.load_calibration_rows(exam_id)]
+        s = self.settings
+        report = calibrate(
+            anchors,
+            pretest,
+            attempts,
+            min_responses=s.calibration_min_responses,
+            fit_low=s.calibration_fit_low,
+            fit_high=s.calibration_fit_high,
+            min_point_biserial=s.calibration_min_point_biserial,
+        )
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        calibration_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+        changes: list[dict[str, Any]] = []
+        for result in report.items:
+            item = bank.items[result.item_id]
+            new_b = _finite(result.b)
+            change: dict[str, Any] = {"itemId": item.id, "decision": result.decision, "oldB": item.b, "newB": new_b}
+            if result.decision == "promote" and new_b is not None:
+                change["newStatus"] = "operational"
+            changes.append(change)
+        applied = 0
+        if not dry_run:
+            for change in changes:
+                if change["newB"] is None or change["decision"] == "keep_pretest":
+                    continue
+                item = bank.items[change["itemId"]]
+                updated = item.model_copy(
+                    update={
+                        "b": change["newB"],
+                        "status": change.get("newStatus", item.status),
+                        "version": item.version + 1,
+                    }
+                )
+                audit = {
+                    "at": now.isoformat(),
+                    "by": who,
+                    "version": updated.version,
+                    "changes": {
+                        "b": {"from": item.b, "to": updated.b},
+                        **(
+                            {"status": {"from": item.status, "to": updated.status}}
+                            if updated.status != item.status
+                            else {}
+                        ),
+                    },
+                    "reason": f"calibration {calibration_id}",
+                }
+                try:
+                    self.store.replace_item(
+                        exam_id, updated.model_dump(mode="json", by_alias=True, exclude_none=True), item.version, audit
+                    )
+                    applied += 1
+                except StaleWrite:
+                    change["skipped"] = "the item changed during the run; it is left for the next calibration"
+        doc = {
+            "calibrationId": calibration_id,
+            "examId": exam_id,
+            "startedAt": now.isoformat(),
+            "by": who,
+            "dryRun": dry_run,
+            "bankVersionBefore": bank.version,
+            "attempts": len(attempts),
+            "persons": report.persons,
+            "anchors": report.anchors,
+            "method": report.method,
+            "settings": report.settings,
+            "promoted": sum(1 for c in changes if c.get("newStatus") == "operational"),
+            "flagged": sum(1 for c in changes if c["decision"] == "flag"),
+            "keptPretest": sum(1 for c in changes if c["decision"] == "keep_pretest"),
+            "applied": applied,
+            "items": [
+                {
+                    **change,
+                    "n": r.n,
+                    "se": _finite(r.se),
+                    "infit": _finite(r.infit),
+                    "outfit": _finite(r.outfit),
+                    "pointBiserial": _finite(r.point_biserial),
+                    "reason": r.reason,
+                }
+                for change, r in zip(changes, report.items, strict=True)
+            ],
+        }
+        if not dry_run:
+            self.store.put_calibration(exam_id, calibration_id, doc)
+        return doc
+
+    def get(self, exam_id: str, calibration_id: str) -> dict[str, Any]:
+        doc = self.store.get_calibration(exam_id, calibration_id)
+        if doc is None:
+            raise NotFound(f"no calibration {calibration_id!r}", code="calibration_not_found")
+        return doc
