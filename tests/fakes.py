@@ -113,12 +113,16 @@ class InMemoryStore:
         return [self._indexed(r) for r in found[:limit]], len(found) > limit
 
     def candidate_attempts(
-        self, candidate_id: str, limit: int, after: str | None
+        self, candidate_id: str, limit: int, after: str | None, status: str | None = None
     ) -> tuple[list[IndexedAttempt], str | None]:
         self.calls.append("candidate_attempts")
         with self._lock:
             found = sorted(
-                (r for r in self.attempts.values() if r.meta.candidate_id == candidate_id),
+                (
+                    r
+                    for r in self.attempts.values()
+                    if r.meta.candidate_id == candidate_id and (status is None or r.meta.status == status)
+                ),
                 key=lambda r: (-r.meta.started_at, r.meta.attempt_id),
             )
         start = 0

@@ -1,20 +1,39 @@
-"""Signed-in candidates (Cognito authorizer; the candidate is the token's ``sub`` claim, never a field)."""
+"""Signed-in candidates (Cognito authorizer; the candidate is the token's ``sub`` claim, never a field).
+
+Attempts a candidate owns are opened here by ownership: another candidate's attempt is a 404.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from exam_core.attempts import candidate_access
 from exam_core.errors import Forbidden
-from exam_core.http import build_resolver, documented, handle, logger
-from exam_core.models.api import ClaimResult, History
-from exam_core.runtime import candidate_service
+from exam_core.http import build_resolver, created_response, documented, handle, logger
+from exam_core.models.api import (
+    AttemptCreated,
+    AttemptOut,
+    ClaimResult,
+    ExamId,
+    History,
+    Progress,
+    Readiness,
+    Result,
+    Review,
+    SaveResponsesRequest,
+    SaveResult,
+    StartCandidateAttempt,
+    SubmitRequest,
+)
+from exam_core.runtime import attempt_service, candidate_service
 
 app = build_resolver()
 
 AttemptId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The attempt's id.")]
+ExamQuery = Annotated[ExamId, Query(description="Exam id")]
 TOKEN_HEADER = "X-Attempt-Token"  # noqa: S105 - a header name, not a secret
 
 
@@ -27,27 +46,100 @@ def _candidate() -> str:
 
 
 @app.post(
-    "/me/diagnostics/<attemptId>/claim",
-    summary="Add an anonymous diagnostic to your history, proving it is yours with its attempt token",
-    responses=documented(ClaimResult, 403, 409, 422, 503),
+    "/me/attempts",
+    summary="Start a full timed attempt that belongs to you (avoids items from your latest attempts)",
+    responses=documented(AttemptCreated, 400, 403, 404, 503, status=201, description="The attempt"),
     tags=["candidates"],
 )
-def claim_diagnostic(attemptId: AttemptId) -> ClaimResult:
-    token = app.current_event.headers.get(TOKEN_HEADER)
-    return candidate_service().claim_diagnostic(_candidate(), attemptId, token)
+def start_my_attempt(request: Annotated[StartCandidateAttempt, Body()]) -> Any:
+    created = candidate_service().start(_candidate(), request.exam_id)
+    return created_response(created, f"/me/attempts/{created.attempt_id}")
 
 
 @app.get(
     "/me/attempts",
-    summary="Your attempts, newest first, paginated",
-    responses=documented(History, 403, 422, 503),
+    summary="Your attempts, newest first, paginated; status=in_progress finds one to resume",
+    responses=documented(History, 403, 503),
     tags=["candidates"],
 )
 def my_attempts(
     limit: Annotated[int, Query(ge=1, le=50, description="Page size")] = 20,
     nextToken: Annotated[str | None, Query(max_length=2048, description="From the previous page")] = None,
+    status: Annotated[Literal["in_progress", "submitted"] | None, Query()] = None,
 ) -> History:
-    return candidate_service().history(_candidate(), limit, nextToken)
+    return candidate_service().history(_candidate(), limit, nextToken, status)
+
+
+@app.get(
+    "/me/attempts/<attemptId>",
+    summary="Resume one of your attempts on any device",
+    responses=documented(AttemptOut, 403, 404, 503),
+    tags=["candidates"],
+)
+def my_attempt(attemptId: AttemptId) -> AttemptOut:
+    return attempt_service().get(attemptId, None, candidate_access(_candidate()))
+
+
+@app.put(
+    "/me/attempts/<attemptId>/responses",
+    summary="Save responses to one of your attempts",
+    responses=documented(SaveResult, 400, 403, 404, 409, 503),
+    tags=["candidates"],
+)
+def save_my_responses(attemptId: AttemptId, request: Annotated[SaveResponsesRequest, Body()]) -> SaveResult:
+    return attempt_service().save(attemptId, None, request.responses, candidate_access(_candidate()))
+
+
+@app.post(
+    "/me/attempts/<attemptId>/submit",
+    summary="Submit one of your attempts",
+    responses=documented(Result, 400, 403, 404, 409, 503),
+    tags=["candidates"],
+)
+def submit_my_attempt(attemptId: AttemptId, request: Annotated[SubmitRequest | None, Body()] = None) -> Result:
+    responses = request.responses if request else ()
+    return attempt_service().submit(attemptId, None, responses, candidate_access(_candidate()))
+
+
+@app.get(
+    "/me/attempts/<attemptId>/review",
+    summary="Review one of your submitted attempts",
+    responses=documented(Review, 403, 404, 409, 503),
+    tags=["candidates"],
+)
+def review_my_attempt(attemptId: AttemptId) -> Review:
+    return attempt_service().review(attemptId, None, candidate_access(_candidate()))
+
+
+@app.get(
+    "/me/progress",
+    summary="Score trend, domain trends, items seen and the readiness verdict",
+    responses=documented(Progress, 403, 404, 503),
+    tags=["candidates"],
+)
+def my_progress(examId: ExamQuery = "clf-c02") -> Progress:
+    return candidate_service().progress(_candidate(), examId)
+
+
+@app.get(
+    "/me/readiness",
+    summary="Ready for the real exam? The verdict, the reasons and the evidence",
+    responses=documented(Readiness, 403, 404, 503),
+    tags=["candidates"],
+)
+def my_readiness(examId: ExamQuery = "clf-c02") -> Readiness:
+    return candidate_service().readiness(_candidate(), examId)
+
+
+@app.post(
+    "/me/diagnostics/<attemptId>/claim",
+    summary="Add an anonymous diagnostic to your history, proving it is yours with its attempt token",
+    responses=documented(ClaimResult, 403, 409, 503),
+    tags=["candidates"],
+)
+def claim_diagnostic(attemptId: AttemptId) -> ClaimResult:
+    token = app.current_event.headers.get(TOKEN_HEADER)
+    return candidate_service().claim_diagnostic(_candidate(), attemptId, token)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)

@@ -12,7 +12,7 @@ import random
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -51,7 +51,7 @@ from exam_core.models.api import (
 )
 from exam_core.models.bank import FormKind
 from exam_core.models.records import AttemptMeta, AttemptRecord, Completion, Form, StoredResponse
-from exam_core.results import build_result, is_correct
+from exam_core.results import build_result, grade, is_correct
 from exam_core.settings import Settings
 from exam_core.store import Store
 
@@ -75,6 +75,8 @@ class Access:
 
     modes: frozenset[str]
     partner_id: str | None = None
+    # Candidate routes open an attempt by ownership (the sign-in's sub) instead of its token.
+    candidate_id: str | None = None
 
 
 FULL = Access(frozenset({"full"}))
@@ -85,17 +87,39 @@ def diagnostic_access(partner_id: str) -> Access:
     return Access(frozenset({"diagnostic"}), partner_id)
 
 
-def summarize(result: Result) -> str:
-    """The compact summary stored beside the result for history and partner summaries (indexed reads)."""
-    return json.dumps(
-        {
-            "s": result.scaled_score,
-            "p": int(result.passed),
-            "w": result.weakest_domain,
-            "d": {d.domain_id: [d.percent, d.rating == "needs_improvement"] for d in result.domains},
+def candidate_access(candidate_id: str) -> Access:
+    return Access(frozenset({"full"}), None, candidate_id)
+
+
+def summarize(result: Result, record: AttemptRecord | None = None, bank: Bank | None = None) -> str:
+    """The compact summary stored beside the result, for reads through the indexes (history, readiness,
+    partner summaries, practice sets): score, domains and, per item served, [id, correct, flagged,
+    scored, b]."""
+    doc: dict[str, object] = {
+        "s": result.scaled_score,
+        "p": int(result.passed),
+        "w": result.weakest_domain,
+        "c": [result.scored.correct, result.scored.total],
+        "d": {
+            d.domain_id: [d.percent, d.rating == "needs_improvement", d.expected_percent_at_cut] for d in result.domains
         },
-        separators=(",", ":"),
-    )
+    }
+    if record is not None and bank is not None:
+        items = []
+        for g in grade(bank, record.form, record.responses):
+            r = record.responses.get(g.question.question_id)
+            items.append([g.item.id, int(g.correct), int(bool(r and r.flagged)), int(g.question.scored), g.item.b])
+        doc["i"] = items
+    return json.dumps(doc, separators=(",", ":"))
+
+
+class RecordWithFinal:
+    @staticmethod
+    def merge(record: AttemptRecord, final: Sequence[StoredResponse]) -> AttemptRecord:
+        """The record as it will be stored: saved responses with the submission's final ones on top."""
+        if not final:
+            return record
+        return AttemptRecord(record.meta, record.form, {**record.responses, **{r.question_id: r for r in final}})
 
 
 def _forbidden() -> Forbidden:
@@ -124,6 +148,9 @@ class AttemptService:
 
     def list_exams(self) -> ExamList:
         return ExamList(exams=[self._exam_out(self.banks.get(e)) for e in self.settings.exam_id_list])
+
+    def bank_for(self, exam_id: str) -> Bank:
+        return self._bank(exam_id)
 
     def _bank(self, exam_id: str) -> Bank:
         if exam_id not in self.settings.exam_id_list:
@@ -163,10 +190,11 @@ class AttemptService:
         *,
         candidate_id: str | None = None,
         partner_id: str | None = None,
+        avoid: Collection[str] = (),
     ) -> AttemptCreated:
         """Assemble and store a new form. Anonymous diagnostics get a time-to-live for when abandoned."""
         bank = self._bank(exam_id)
-        form = assemble(bank, mode, self.rng_factory())
+        form = assemble(bank, mode, self.rng_factory(), avoid=avoid)
         now = int(self.clock())
         duration = duration_seconds(bank.blueprint, mode)
         if duration is not None and self.settings.duration_override_seconds:
@@ -226,7 +254,15 @@ class AttemptService:
     # ------------------------------------------------------------ read
 
     def _load(self, attempt_id: str, token: str | None, access: Access) -> AttemptRecord:
-        """The attempt, if this token opens it through this route for this partner; else one 403 for all cases."""
+        """The attempt, if this token opens it through this route for this partner; else one 403 for all cases.
+
+        On candidate routes ownership replaces the token, and anything not the candidate's is a 404.
+        """
+        if access.candidate_id is not None:
+            owned = self.store.load_attempt(attempt_id)
+            if owned is None or owned.meta.candidate_id != access.candidate_id or owned.meta.mode == "diagnostic":
+                raise NotFound("you have no attempt with this id", code="attempt_not_found")
+            return owned
         if not token:
             raise _forbidden()
         record = self.store.load_attempt(attempt_id)
@@ -411,7 +447,7 @@ class AttemptService:
             submitted_at=submitted_at,
             timed_out=timed_out,
             result_json=result.model_dump_json(by_alias=True),
-            summary_json=summarize(result),
+            summary_json=summarize(result, RecordWithFinal.merge(record, final), bank),
             final=final,
             ttl=int(now) + self.settings.diagnostic_retention_days * DAY if keep else None,
         )

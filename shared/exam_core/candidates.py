@@ -6,11 +6,33 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from exam_core.attempts import AttemptService, hash_token
-from exam_core.errors import Conflict, InvalidInput, StaleWrite
-from exam_core.models.api import ClaimResult, History, HistoryEntry
+from exam_core.bank import Bank
+from exam_core.errors import Conflict, InvalidInput, NotFound, StaleWrite
+from exam_core.models.api import (
+    AttemptCreated,
+    ClaimResult,
+    DomainPoint,
+    DomainRating,
+    DomainTrend,
+    History,
+    HistoryEntry,
+    NextStep,
+    PooledEstimate,
+    Progress,
+    Readiness,
+    ScoreBand,
+    ScorePoint,
+    StudyTask,
+)
+from exam_core.models.records import IndexedAttempt
+from exam_core.scoring import pooled_estimate
 from exam_core.store import Store
+
+# How many of a candidate's attempts progress and readiness read (one Query page of summaries).
+RECENT_LIMIT = 200
 
 PAGE_MAX = 50
 
@@ -52,11 +74,17 @@ class CandidateService:
             raise Conflict("this diagnostic was claimed by another account", code="attempt_claimed") from None
         return ClaimResult(attempt_id=attempt_id, mode=record.meta.mode, claimed=True)
 
-    def history(self, candidate_id: str, limit: int, next_token: str | None) -> History:
-        items, nxt = self.store.candidate_attempts(candidate_id, min(limit, PAGE_MAX), _decode(next_token))
+    def history(self, candidate_id: str, limit: int, next_token: str | None, status: str | None = None) -> History:
+        items, nxt = self.store.candidate_attempts(
+            candidate_id, min(limit, PAGE_MAX), _decode(next_token), "submitted" if status == "submitted" else status
+        )
         entries = []
         for a in items:
             summary = json.loads(a.summary_json) if a.summary_json else None
+            ratings = [
+                DomainRating(domain_id=d, percent=v[0], rating="needs_improvement" if v[1] else "meets")
+                for d, v in (summary or {}).get("d", {}).items()
+            ]
             entries.append(
                 HistoryEntry(
                     attempt_id=a.attempt_id,
@@ -67,6 +95,161 @@ class CandidateService:
                     scaled_score=summary["s"] if summary else None,
                     passed=bool(summary["p"]) if summary else None,
                     weakest_domain=summary["w"] if summary else None,
+                    domains=ratings,
                 )
             )
         return History(attempts=entries, next_token=_encode(nxt))
+
+    # ------------------------------------------------------------ owned attempts
+
+    def _recent(self, candidate_id: str) -> list[IndexedAttempt]:
+        items, _ = self.store.candidate_attempts(candidate_id, RECENT_LIMIT, None)
+        return items
+
+    def start(self, candidate_id: str, exam_id: str) -> AttemptCreated:
+        """A full timed form owned by the candidate, avoiding items served in their latest full attempts.
+
+        Rule: items served in the candidate's last ``AVOID_RECENT_ATTEMPTS`` (3) full attempts are drawn
+        only when a domain has too few other operational items; blueprint and parallelism are kept.
+        """
+        recent = [a for a in self._recent(candidate_id) if a.mode == "full" and a.exam_id == exam_id]
+        avoid: set[str] = set()
+        for a in recent[: self.attempts.settings.avoid_recent_attempts]:
+            if a.summary_json:
+                avoid.update(i[0] for i in json.loads(a.summary_json).get("i", []))
+        return self.attempts.start(exam_id, "full", candidate_id=candidate_id, avoid=avoid)
+
+    # ------------------------------------------------------------ progress and readiness
+
+    def _full_submitted(self, candidate_id: str, exam_id: str) -> list[tuple[IndexedAttempt, dict[str, Any]]]:
+        out = []
+        for a in self._recent(candidate_id):
+            if a.mode == "full" and a.exam_id == exam_id and a.status == "submitted" and a.summary_json:
+                out.append((a, json.loads(a.summary_json)))
+        return out  # newest first
+
+    def readiness(self, candidate_id: str, exam_id: str) -> Readiness:
+        bank = self.attempts.bank_for(exam_id)
+        return self._readiness(bank, exam_id, self._full_submitted(candidate_id, exam_id))
+
+    def _readiness(self, bank: Bank, exam_id: str, done: list[tuple[IndexedAttempt, dict[str, Any]]]) -> Readiness:
+        s = self.attempts.settings
+        need, score_bar, gap = s.readiness_attempts, s.readiness_score, s.readiness_domain_gap
+        last = done[:need]
+        names = {d.id: d.name for d in bank.blueprint.domains}
+        reasons: list[str] = []
+        if len(last) < need:
+            reasons.append(f"You have {len(done)} full timed attempt(s); readiness looks at your last {need}.")
+        low = [a for a, sm in last if int(sm["s"]) < score_bar]
+        if low:
+            reasons.append(f"{len(low)} of your last {len(last)} full attempts scored below {score_bar}.")
+        lagging: dict[str, int] = {}
+        for _, sm in last:
+            correct, total = sm.get("c", [0, 1])
+            overall = 100.0 * correct / total if total else 0.0
+            for d, v in sm["d"].items():
+                if v[0] < overall - gap:
+                    lagging[d] = lagging.get(d, 0) + 1
+        for d, n in sorted(lagging.items(), key=lambda kv: -kv[1]):
+            reasons.append(
+                f"{names.get(d, d)} was more than {gap:g} points below your overall percent in {n} of those attempts."
+            )
+        ready = len(last) == need and not low and not lagging
+        if ready:
+            reasons.append(
+                f"Your last {need} full timed attempts all scored {score_bar} or more, with no domain far behind."
+            )
+        pooled = None
+        pairs = [(float(i[4]), bool(i[1])) for _, sm in last for i in sm.get("i", []) if i[3]]
+        if pairs:
+            row = pooled_estimate(pairs, bank.blueprint.scale)
+            pooled = PooledEstimate(
+                items=len(pairs),
+                scaled_score=row.scaled,
+                score_band=ScoreBand(low=row.band_low, high=row.band_high),
+                pass_probability=row.pass_probability,
+            )
+        next_step = None if ready else self._next_step(bank, last, need, score_bar)
+        return Readiness(
+            exam_id=exam_id,
+            ready=ready,
+            reasons=reasons,
+            attempts_considered=[_point(a, sm) for a, sm in last],
+            pooled=pooled,
+            next_step=next_step,
+            rule={"attempts": need, "minScore": score_bar, "maxDomainGap": gap},
+        )
+
+    def _next_step(
+        self, bank: Bank, last: list[tuple[IndexedAttempt, dict[str, Any]]], need: int, score_bar: int
+    ) -> NextStep:
+        deficit: dict[str, float] = {d.id: 0.0 for d in bank.blueprint.domains}
+        missed: dict[str, int] = {}
+        for _, sm in last:
+            for d, v in sm["d"].items():
+                expected = v[2] if len(v) > 2 else 0.0
+                deficit[d] = deficit.get(d, 0.0) + (expected - v[0])
+            for i in sm.get("i", []):
+                if i[3] and not i[1] and i[0] in bank.items:
+                    task = bank.items[i[0]].task
+                    missed[task] = missed.get(task, 0) + 1
+        weights = {d.id: d.weight for d in bank.blueprint.domains}
+        domain = max(bank.blueprint.domains, key=lambda d: (deficit.get(d.id, 0.0), weights[d.id]))
+        texts = bank.blueprint.task_text()
+        tasks = sorted((t for t in domain.task_statements), key=lambda t: (-missed.get(t.id, 0), t.id))
+        streak = 0
+        for _, sm in last:
+            if int(sm["s"]) >= score_bar:
+                streak += 1
+            else:
+                break
+        return NextStep(
+            domain_id=domain.id,
+            name=domain.name,
+            task_statements=[StudyTask(id=t.id, text=texts[t.id], missed=missed.get(t.id, 0)) for t in tasks],
+            more_attempts_needed=need - streak,
+        )
+
+    def progress(self, candidate_id: str, exam_id: str) -> Progress:
+        bank = self.attempts.bank_for(exam_id)
+        recent = self._recent(candidate_id)
+        done = [
+            (a, json.loads(a.summary_json))
+            for a in recent
+            if a.mode == "full" and a.exam_id == exam_id and a.status == "submitted" and a.summary_json
+        ]
+        seen = {i[0] for a in recent if a.summary_json for i in json.loads(a.summary_json).get("i", [])}
+        chronological = list(reversed(done))
+        trends = []
+        for d in bank.blueprint.domains:
+            points = [
+                DomainPoint(
+                    attempt_id=a.attempt_id,
+                    started_at=datetime.fromtimestamp(a.started_at, UTC),
+                    percent=sm["d"][d.id][0],
+                    expected_percent_at_cut=sm["d"][d.id][2] if len(sm["d"][d.id]) > 2 else 0.0,
+                )
+                for a, sm in chronological
+                if d.id in sm["d"]
+            ]
+            trends.append(DomainTrend(domain_id=d.id, name=d.name, points=points))
+        return Progress(
+            exam_id=exam_id,
+            scores=[_point(a, sm) for a, sm in chronological],
+            domains=trends,
+            items_seen=len(seen),
+            bank_items=len(bank.items),
+            readiness=self._readiness(bank, exam_id, done),
+        )
+
+
+def _point(a: IndexedAttempt, sm: dict[str, Any]) -> ScorePoint:
+    return ScorePoint(
+        attempt_id=a.attempt_id,
+        started_at=datetime.fromtimestamp(a.started_at, UTC),
+        scaled_score=int(sm["s"]),
+        passed=bool(sm["p"]),
+    )
+
+
+__all__ = ["CandidateService", "NotFound"]

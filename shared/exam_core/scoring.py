@@ -130,3 +130,27 @@ def expected_percent(theta: float, difficulties: Sequence[float]) -> float:
     if not difficulties:
         return 0.0
     return 100.0 * sum(rasch_probability(theta, b) for b in difficulties) / len(difficulties)
+
+
+def pooled_estimate(responses: Sequence[tuple[float, bool]], scale: Scale) -> ScoreRow:
+    """EAP ability from individual scored responses (difficulty, correct), e.g. pooled over attempts."""
+    logs = list(_LOG_PRIOR)
+    for b, x in responses:
+        terms = _item_terms(b)  # log(1 + exp(t - b))
+        for k, t in enumerate(NODES):
+            logs[k] += (t - b if x else 0.0) - terms[k]
+    top = max(logs)
+    weights = [math.exp(v - top) for v in logs]
+    total = sum(weights)
+    mean = sum(map(mul, weights, NODES)) / total
+    sd = math.sqrt(max(sum(map(mul, weights, _THETA_SQ)) / total - mean * mean, 0.0))
+    p_pass = sum(w * _share_above(t, scale.theta_cut) for w, t in zip(weights, NODES, strict=True)) / total
+    return ScoreRow(
+        raw=sum(1 for _, x in responses if x),
+        theta=round(mean, 4),
+        sd=round(sd, 4),
+        scaled=to_scaled(mean, scale),
+        band_low=to_scaled(mean - sd, scale),
+        band_high=to_scaled(mean + sd, scale),
+        pass_probability=round(min(1.0, max(0.0, p_pass)), 4),
+    )

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     calibration_fit_low: float = Field(default=0.7, gt=0)
     calibration_fit_high: float = Field(default=1.3, gt=0)
     calibration_min_point_biserial: float = 0.15
+    # Readiness: the last N full timed attempts all at or above the score, no domain more than the gap
+    # (percentage points) below that attempt's overall percent.
+    readiness_attempts: int = Field(default=5, ge=1)
+    readiness_score: int = 750
+    readiness_domain_gap: float = Field(default=15.0, ge=0)
+    # A signed-in candidate's full forms avoid items served in this many of their latest full attempts.
+    avoid_recent_attempts: int = Field(default=3, ge=0)
     # Longest date range a partner summary may cover.
     partner_summary_max_days: int = Field(default=366, ge=1)
     # Overrides the blueprint's duration (seconds); lets tests and demos run out the clock quickly.

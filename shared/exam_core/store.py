@@ -67,7 +67,7 @@ class Store(Protocol):
         self, partner_id: str, start: int, end: int, limit: int
     ) -> tuple[list[IndexedAttempt], bool]: ...
     def candidate_attempts(
-        self, candidate_id: str, limit: int, after: str | None
+        self, candidate_id: str, limit: int, after: str | None, status: str | None = None
     ) -> tuple[list[IndexedAttempt], str | None]: ...
     def add_report(
         self, exam_id: str, report: dict[str, Any], attempt_id: str, token_hash: str, limit: int
@@ -459,8 +459,9 @@ class DynamoStore:
         return out, False
 
     def candidate_attempts(
-        self, candidate_id: str, limit: int, after: str | None
+        self, candidate_id: str, limit: int, after: str | None, status: str | None = None
     ) -> tuple[list[IndexedAttempt], str | None]:
+        """One page of a candidate's attempts, newest first (one Query on the byCandidate index)."""
         kwargs: dict[str, Any] = {
             "TableName": self.attempts_table,
             "IndexName": "byCandidate",
@@ -471,6 +472,9 @@ class DynamoStore:
         }
         if after:
             kwargs["ExclusiveStartKey"] = json.loads(after)
+        if status:
+            kwargs["FilterExpression"] = "st = :st"
+            kwargs["ExpressionAttributeValues"][":st"] = _s(status)
         page = self._call("query", **kwargs)
         nxt = page.get("LastEvaluatedKey")
         return [_indexed_from(i) for i in page.get("Items", [])], (json.dumps(nxt) if nxt else None)

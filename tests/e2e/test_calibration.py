@@ -72,7 +72,7 @@ def test_given_hundreds_of_real_attempts_when_calibrating_then_dry_run_changes_n
         time.sleep(2)
     assert dry["attempts"] == ATTEMPTS and dry["dryRun"] is True and dry["applied"] == 0
     assert dry["persons"] == ATTEMPTS
-    pretest = [i for i in dry["items"]]
+    pretest = dry["items"]
     assert len(pretest) == 66
     assert all(i["n"] >= 1 for i in pretest if i["decision"] != "keep_pretest")
     assert dry["promoted"] >= 10, dry["promoted"]

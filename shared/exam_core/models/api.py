@@ -296,6 +296,12 @@ class ClaimResult(ApiModel):
     claimed: bool
 
 
+class DomainRating(ApiModel):
+    domain_id: str
+    percent: float
+    rating: Literal["meets", "needs_improvement"]
+
+
 class HistoryEntry(ApiModel):
     attempt_id: str
     exam_id: str
@@ -305,6 +311,7 @@ class HistoryEntry(ApiModel):
     scaled_score: int | None = None
     passed: bool | None = None
     weakest_domain: str | None = None
+    domains: list[DomainRating] = Field(default_factory=list)
 
 
 class History(ApiModel):
@@ -452,3 +459,62 @@ class CalibrationOut(ApiModel):
     kept_pretest: int
     applied: int
     items: list[CalibrationItemOut]
+
+
+class StartCandidateAttempt(RequestModel):
+    exam_id: ExamId = "clf-c02"
+    mode: Literal["full"] = "full"
+
+
+class ScorePoint(ApiModel):
+    attempt_id: str
+    started_at: datetime
+    scaled_score: int
+    passed: bool
+    timed_out: bool = False
+
+
+class DomainPoint(ApiModel):
+    attempt_id: str
+    started_at: datetime
+    percent: float
+    expected_percent_at_cut: float
+
+
+class DomainTrend(ApiModel):
+    domain_id: str
+    name: str
+    points: list[DomainPoint]
+
+
+class PooledEstimate(ApiModel):
+    items: int
+    scaled_score: int
+    score_band: ScoreBand
+    pass_probability: float
+
+
+class NextStep(ApiModel):
+    domain_id: str
+    name: str
+    task_statements: list[StudyTask]
+    more_attempts_needed: int
+
+
+class Readiness(ApiModel):
+    exam_id: str
+    ready: bool
+    reasons: list[str]
+    attempts_considered: list[ScorePoint]
+    pooled: PooledEstimate | None
+    next_step: NextStep | None
+    rule: dict[str, float]
+
+
+class Progress(ApiModel):
+    exam_id: str
+    scores: list[ScorePoint]
+    domains: list[DomainTrend]
+    items_seen: int
+    bank_items: int
+    readiness: Readiness
