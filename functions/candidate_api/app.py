@@ -19,6 +19,7 @@ from exam_core.models.api import (
     ClaimResult,
     ExamId,
     History,
+    PracticeResult,
     Progress,
     Readiness,
     Result,
@@ -47,12 +48,12 @@ def _candidate() -> str:
 
 @app.post(
     "/me/attempts",
-    summary="Start a full timed attempt that belongs to you (avoids items from your latest attempts)",
-    responses=documented(AttemptCreated, 400, 403, 404, 503, status=201, description="The attempt"),
+    summary="Start a full timed attempt (avoids items from your latest ones) or an untimed practice set",
+    responses=documented(AttemptCreated, 400, 403, 404, 409, 503, status=201, description="The attempt"),
     tags=["candidates"],
 )
 def start_my_attempt(request: Annotated[StartCandidateAttempt, Body()]) -> Any:
-    created = candidate_service().start(_candidate(), request.exam_id)
+    created = candidate_service().start(_candidate(), request.exam_id, request.mode, request.domain_id, request.size)
     return created_response(created, f"/me/attempts/{created.attempt_id}")
 
 
@@ -93,10 +94,12 @@ def save_my_responses(attemptId: AttemptId, request: Annotated[SaveResponsesRequ
 @app.post(
     "/me/attempts/<attemptId>/submit",
     summary="Submit one of your attempts",
-    responses=documented(Result, 400, 403, 404, 409, 503),
+    responses=documented(Result | PracticeResult, 400, 403, 404, 409, 503),
     tags=["candidates"],
 )
-def submit_my_attempt(attemptId: AttemptId, request: Annotated[SubmitRequest | None, Body()] = None) -> Result:
+def submit_my_attempt(
+    attemptId: AttemptId, request: Annotated[SubmitRequest | None, Body()] = None
+) -> Result | PracticeResult:
     responses = request.responses if request else ()
     return attempt_service().submit(attemptId, None, responses, candidate_access(_candidate()))
 

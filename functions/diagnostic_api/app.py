@@ -17,6 +17,7 @@ from exam_core.models.api import (
     AttemptOut,
     ExamId,
     PartnerSummary,
+    PracticeResult,
     Result,
     Review,
     StartDiagnosticRequest,
@@ -68,13 +69,13 @@ def get_diagnostic(attemptId: AttemptId) -> AttemptOut:
 @app.post(
     "/diagnostics/<attemptId>/submit",
     summary="Submit the responses and get the scaled score, weakest domain and study plan at once",
-    responses=documented(Result, 400, 403, 409, 422, 503),
+    responses=documented(Result | PracticeResult, 400, 403, 409, 422, 503),
     tags=["diagnostics"],
 )
 def submit_diagnostic(
     attemptId: AttemptId,
     request: Annotated[SubmitRequest | None, Body()] = None,
-) -> Result:
+) -> Result | PracticeResult:
     responses = request.responses if request else ()
     return attempt_service().submit(attemptId, _token(), responses, diagnostic_access(_partner()))
 

@@ -13,6 +13,7 @@ from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
     ExamList,
+    PracticeResult,
     ProblemReportIn,
     ProblemReportOut,
     Result,
@@ -78,13 +79,13 @@ def save_responses(
 @app.post(
     "/attempts/<attemptId>/submit",
     summary="Submit and score the attempt (idempotent); the body may carry final responses",
-    responses=documented(Result, 400, 403, 409, 422, 503),
+    responses=documented(Result | PracticeResult, 400, 403, 409, 422, 503),
     tags=["attempts"],
 )
 def submit_attempt(
     attemptId: AttemptId,
     request: Annotated[SubmitRequest | None, Body()] = None,
-) -> Result:
+) -> Result | PracticeResult:
     return attempt_service().submit(attemptId, _token(), request.responses if request else ())
 
 

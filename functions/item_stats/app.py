@@ -20,6 +20,7 @@ from exam_core.item_stats import aggregate, calibration_row, contributions
 from exam_core.runtime import bank_cache, store
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+COUNTED_MODES = {"full", "diagnostic"}
 _pending: dict[str, list[list[dict[str, Any]]]] = {}
 _rows: dict[str, list[tuple[str, str]]] = {}
 
@@ -35,8 +36,8 @@ def record_handler(record: DynamoDBRecord) -> None:
     if _status(data.new_image) != "submitted" or _status(data.old_image) == "submitted":
         return  # only the transition to submitted counts, once
     attempt = store().load_attempt(str(data.keys["pk"]))
-    if attempt is None or not attempt.meta.result_json:
-        return
+    if attempt is None or not attempt.meta.result_json or attempt.meta.mode not in COUNTED_MODES:
+        return  # practice sets are chosen, not random: they would bias item statistics and calibration
     bank = bank_cache().get(attempt.meta.exam_id)
     scaled = int(json.loads(attempt.meta.result_json)["scaledScore"])
     contribs = contributions(bank, attempt, scaled)

@@ -118,3 +118,20 @@ def _hold_information(
             used.discard(out.id)
             used.add(candidate.id)
             current += new_gap - gap
+
+
+def practice_form(items: list[Item], rng: random.Random) -> Form:
+    """An untimed practice set of the given items: every one counts toward a percent, no scale table."""
+    order = list(items)
+    rng.shuffle(order)
+    questions = []
+    seen: set[str] = set()
+    for item in order:
+        qid = f"q{rng.getrandbits(40):010x}"
+        while qid in seen:
+            qid = f"q{rng.getrandbits(40):010x}"
+        seen.add(qid)
+        options = [o.id for o in item.options]
+        rng.shuffle(options)
+        questions.append(FormQuestion(qid, item.id, "".join(options), True))
+    return Form(kind="practice", questions=questions, table=[])

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from pydantic import TypeAdapter
 
-from exam_core.assembly import assemble
+from exam_core.assembly import assemble, practice_form
 from exam_core.bank import Bank
 from exam_core.bank_cache import BankCache
 from exam_core.blueprint import duration_seconds
@@ -37,6 +37,7 @@ from exam_core.models.api import (
     DomainOut,
     ExamList,
     ExamOut,
+    PracticeResult,
     ProblemReportOut,
     QuestionOut,
     ReportReason,
@@ -49,9 +50,9 @@ from exam_core.models.api import (
     SaveResult,
     TaskStatementOut,
 )
-from exam_core.models.bank import FormKind
+from exam_core.models.bank import FormKind, Item
 from exam_core.models.records import AttemptMeta, AttemptRecord, Completion, Form, StoredResponse
-from exam_core.results import build_result, grade, is_correct
+from exam_core.results import build_practice_result, build_result, grade, is_correct
 from exam_core.settings import Settings
 from exam_core.store import Store
 
@@ -79,7 +80,8 @@ class Access:
     candidate_id: str | None = None
 
 
-FULL = Access(frozenset({"full"}))
+PRACTICE_MODES = frozenset({"domain", "missed", "unseen"})
+FULL = Access(frozenset({"full"}) | PRACTICE_MODES)
 ANY_DIAGNOSTIC = Access(frozenset({"diagnostic"}))
 
 
@@ -88,7 +90,27 @@ def diagnostic_access(partner_id: str) -> Access:
 
 
 def candidate_access(candidate_id: str) -> Access:
-    return Access(frozenset({"full"}), None, candidate_id)
+    return Access(FULL.modes, None, candidate_id)
+
+
+def parse_result(meta: AttemptMeta) -> Result | PracticeResult | None:
+    if not meta.result_json:
+        return None
+    if meta.mode in PRACTICE_MODES:
+        return PracticeResult.model_validate_json(meta.result_json)
+    return Result.model_validate_json(meta.result_json)
+
+
+def _served(record: AttemptRecord, bank: Bank) -> list[list[object]]:
+    items: list[list[object]] = []
+    for g in grade(bank, record.form, record.responses):
+        r = record.responses.get(g.question.question_id)
+        items.append([g.item.id, int(g.correct), int(bool(r and r.flagged)), int(g.question.scored), g.item.b])
+    return items
+
+
+def summarize_practice(result: PracticeResult, record: AttemptRecord, bank: Bank) -> str:
+    return json.dumps({"pct": result.percent, "i": _served(record, bank)}, separators=(",", ":"))
 
 
 def summarize(result: Result, record: AttemptRecord | None = None, bank: Bank | None = None) -> str:
@@ -105,11 +127,7 @@ def summarize(result: Result, record: AttemptRecord | None = None, bank: Bank | 
         },
     }
     if record is not None and bank is not None:
-        items = []
-        for g in grade(bank, record.form, record.responses):
-            r = record.responses.get(g.question.question_id)
-            items.append([g.item.id, int(g.correct), int(bool(r and r.flagged)), int(g.question.scored), g.item.b])
-        doc["i"] = items
+        doc["i"] = _served(record, bank)
     return json.dumps(doc, separators=(",", ":"))
 
 
@@ -231,6 +249,39 @@ class AttemptService:
             questions=questions,
         )
 
+    def start_practice(self, exam_id: str, mode: str, candidate_id: str, pool: list[Item], size: int) -> AttemptCreated:
+        """An untimed practice set of up to ``size`` items drawn at random from ``pool``."""
+        bank = self._bank(exam_id)
+        rng = self.rng_factory()
+        form = practice_form(rng.sample(pool, min(size, len(pool))), rng)
+        now = int(self.clock())
+        token = secrets.token_urlsafe(32)
+        meta = AttemptMeta(
+            attempt_id=uuid.uuid4().hex,
+            exam_id=exam_id,
+            mode=mode,
+            status="in_progress",
+            token_hash=hash_token(token),
+            started_at=now,
+            expires_at=None,
+            duration_seconds=None,
+            bank_version=bank.version,
+            candidate_id=candidate_id,
+        )
+        self.store.create_attempt(meta, form)
+        questions = self._questions(bank, form)
+        return AttemptCreated(
+            attempt_id=meta.attempt_id,
+            attempt_token=token,
+            exam_id=exam_id,
+            mode=mode,
+            started_at=_iso(now) or datetime.now(UTC),
+            expires_at=None,
+            duration_seconds=None,
+            question_count=len(questions),
+            questions=questions,
+        )
+
     @staticmethod
     def _questions(bank: Bank, form: Form) -> list[QuestionOut]:
         # Built as plain dicts and validated in one pass by pydantic-core: on a 65-question read this
@@ -290,11 +341,11 @@ class AttemptService:
     def get(self, attempt_id: str, token: str | None, access: Access = FULL) -> AttemptOut:
         record = self._load(attempt_id, token, access)
         now = self.clock()
-        result: Result | None = None
+        result: Result | PracticeResult | None = None
         if record.meta.status == "in_progress" and self._expired(record.meta, now):
             result = self._finish(record, now, timed_out=True)
-        elif record.meta.result_json:
-            result = Result.model_validate_json(record.meta.result_json)
+        else:
+            result = parse_result(record.meta)
         bank = self.banks.get(record.meta.exam_id)
         meta = record.meta
         responses = sorted(record.responses.values(), key=lambda r: r.question_id)
@@ -397,11 +448,12 @@ class AttemptService:
 
     def submit(
         self, attempt_id: str, token: str | None, responses: Sequence[ResponseIn] = (), access: Access = FULL
-    ) -> Result:
+    ) -> Result | PracticeResult:
         for _ in range(SUBMIT_RETRIES):
             record = self._load(attempt_id, token, access)
-            if record.meta.result_json:
-                return Result.model_validate_json(record.meta.result_json)  # idempotent: same result again
+            stored = parse_result(record.meta)
+            if stored is not None:
+                return stored  # idempotent: same result again
             now = self.clock()
             if self._expired(record.meta, now):
                 result = self._finish(record, now, timed_out=True)
@@ -423,7 +475,7 @@ class AttemptService:
 
     def _finish(
         self, record: AttemptRecord, now: float, *, timed_out: bool, final: Sequence[StoredResponse] = ()
-    ) -> Result:
+    ) -> Result | PracticeResult:
         """Score and store the result with one conditional write on the revision that was read.
 
         If another writer got there first, a timed-out finish returns whatever result is stored.
@@ -431,23 +483,38 @@ class AttemptService:
         bank = self.banks.get(record.meta.exam_id)
         responses = {**record.responses, **{r.question_id: r for r in final}}
         submitted_at = int(now) if not timed_out or record.meta.expires_at is None else record.meta.expires_at
-        result = build_result(
-            bank,
-            record.form,
-            responses,
-            attempt_id=record.meta.attempt_id,
-            exam_id=record.meta.exam_id,
-            mode=record.meta.mode,
-            submitted_at=submitted_at,
-            timed_out=timed_out,
-            study_hours=self.settings.study_hours,
-        )
+        result: Result | PracticeResult
+        merged = RecordWithFinal.merge(record, final)
+        if record.meta.mode in PRACTICE_MODES:
+            result = build_practice_result(
+                bank,
+                record.form,
+                responses,
+                attempt_id=record.meta.attempt_id,
+                exam_id=record.meta.exam_id,
+                mode=record.meta.mode,
+                submitted_at=submitted_at,
+            )
+            summary = summarize_practice(result, merged, bank)
+        else:
+            result = build_result(
+                bank,
+                record.form,
+                responses,
+                attempt_id=record.meta.attempt_id,
+                exam_id=record.meta.exam_id,
+                mode=record.meta.mode,
+                submitted_at=submitted_at,
+                timed_out=timed_out,
+                study_hours=self.settings.study_hours,
+            )
+            summary = summarize(result, merged, bank)
         keep = record.meta.ttl is not None and record.meta.candidate_id is None
         completion = Completion(
             submitted_at=submitted_at,
             timed_out=timed_out,
             result_json=result.model_dump_json(by_alias=True),
-            summary_json=summarize(result, RecordWithFinal.merge(record, final), bank),
+            summary_json=summary,
             final=final,
             ttl=int(now) + self.settings.diagnostic_retention_days * DAY if keep else None,
         )
@@ -457,9 +524,10 @@ class AttemptService:
             if not timed_out:
                 raise
             latest = self.store.load_attempt(record.meta.attempt_id)
-            if latest is None or not latest.meta.result_json:
+            stored = parse_result(latest.meta) if latest is not None else None
+            if stored is None:
                 raise Conflict("the attempt is changing; retry", code="attempt_busy") from None
-            return Result.model_validate_json(latest.meta.result_json)
+            return stored
         return result
 
     # ------------------------------------------------------------ problem reports
@@ -510,11 +578,12 @@ class AttemptService:
         record = self._load(attempt_id, token, access)
         now = self.clock()
         if record.meta.status == "in_progress" and self._expired(record.meta, now):
-            result = self._finish(record, now, timed_out=True)
-        elif record.meta.result_json:
-            result = Result.model_validate_json(record.meta.result_json)
+            result: Result | PracticeResult = self._finish(record, now, timed_out=True)
         else:
-            raise Conflict("the review opens after the attempt is submitted", code="attempt_not_submitted")
+            stored = parse_result(record.meta)
+            if stored is None:
+                raise Conflict("the review opens after the attempt is submitted", code="attempt_not_submitted")
+            result = stored
         bank = self.banks.get(record.meta.exam_id)
         texts = bank.blueprint.task_text()
         questions = []

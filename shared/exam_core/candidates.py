@@ -92,9 +92,10 @@ class CandidateService:
                     mode=a.mode,
                     status="submitted" if a.status == "submitted" else "in_progress",
                     started_at=datetime.fromtimestamp(a.started_at, UTC),
-                    scaled_score=summary["s"] if summary else None,
-                    passed=bool(summary["p"]) if summary else None,
-                    weakest_domain=summary["w"] if summary else None,
+                    scaled_score=(summary or {}).get("s"),
+                    passed=bool(summary["p"]) if summary and "p" in summary else None,
+                    weakest_domain=(summary or {}).get("w"),
+                    percent=(summary or {}).get("pct"),
                     domains=ratings,
                 )
             )
@@ -106,18 +107,48 @@ class CandidateService:
         items, _ = self.store.candidate_attempts(candidate_id, RECENT_LIMIT, None)
         return items
 
-    def start(self, candidate_id: str, exam_id: str) -> AttemptCreated:
-        """A full timed form owned by the candidate, avoiding items served in their latest full attempts.
+    def start(
+        self, candidate_id: str, exam_id: str, mode: str = "full", domain_id: str | None = None, size: int = 10
+    ) -> AttemptCreated:
+        """A full timed form, or an untimed practice set, owned by the candidate.
 
-        Rule: items served in the candidate's last ``AVOID_RECENT_ATTEMPTS`` (3) full attempts are drawn
-        only when a domain has too few other operational items; blueprint and parallelism are kept.
+        Full forms avoid items served in the candidate's last ``AVOID_RECENT_ATTEMPTS`` (3) full attempts,
+        drawing them only when a domain has too few other operational items; blueprint and parallelism
+        are kept. Practice sets draw operational items: ``domain`` from one domain, ``missed`` from
+        items the candidate got wrong or flagged the last time they saw them, ``unseen`` from items never
+        served to them; at most ``size``, at random.
         """
-        recent = [a for a in self._recent(candidate_id) if a.mode == "full" and a.exam_id == exam_id]
-        avoid: set[str] = set()
-        for a in recent[: self.attempts.settings.avoid_recent_attempts]:
-            if a.summary_json:
-                avoid.update(i[0] for i in json.loads(a.summary_json).get("i", []))
-        return self.attempts.start(exam_id, "full", candidate_id=candidate_id, avoid=avoid)
+        recent = [a for a in self._recent(candidate_id) if a.exam_id == exam_id]
+        if mode == "full":
+            avoid: set[str] = set()
+            fulls = [a for a in recent if a.mode == "full"]
+            for a in fulls[: self.attempts.settings.avoid_recent_attempts]:
+                if a.summary_json:
+                    avoid.update(i[0] for i in json.loads(a.summary_json).get("i", []))
+            return self.attempts.start(exam_id, "full", candidate_id=candidate_id, avoid=avoid)
+        bank = self.attempts.bank_for(exam_id)
+        live = [i for i in bank.items.values() if i.status == "operational"]
+        if mode == "domain":
+            if domain_id not in {d.id for d in bank.blueprint.domains}:
+                raise InvalidInput(
+                    "a domain practice set needs the domainId of one of the exam's domains",
+                    code="unknown_domain",
+                    details=[{"field": "domainId", "allowed": [d.id for d in bank.blueprint.domains]}],
+                )
+            pool = [i for i in live if bank.domain_of_item[i.id] == domain_id]
+        else:
+            latest: dict[str, list[Any]] = {}
+            for a in recent:  # newest first: the first time an item appears is its latest state
+                for entry in json.loads(a.summary_json).get("i", []) if a.summary_json else []:
+                    latest.setdefault(entry[0], entry)
+            if mode == "missed":
+                wanted = {item_id for item_id, e in latest.items() if not e[1] or e[2]}
+                pool = [i for i in bank.items.values() if i.id in wanted and i.status != "retired"]
+            else:
+                pool = [i for i in live if i.id not in latest]
+        if not pool:
+            raise Conflict(f"there is nothing to practise in a {mode!r} set yet", code="nothing_to_practice")
+        return self.attempts.start_practice(exam_id, mode, candidate_id, sorted(pool, key=lambda i: i.id), size)
 
     # ------------------------------------------------------------ progress and readiness
 

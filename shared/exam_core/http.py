@@ -32,7 +32,7 @@ _DESCRIPTIONS = {
 }
 
 
-def documented(ok: type[BaseModel], *codes: int, status: int = 200, description: str = "Success") -> dict[int, Any]:
+def documented(ok: Any, *codes: int, status: int = 200, description: str = "Success") -> dict[int, Any]:
     """OpenAPI ``responses`` for a route: its success model and every error status it can return.
 
     Powertools documents the return annotation only when ``responses`` is absent, and always adds a 422

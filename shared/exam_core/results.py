@@ -11,11 +11,13 @@ from exam_core.bank import Bank
 from exam_core.blueprint import largest_remainder
 from exam_core.models.api import (
     DomainResult,
+    PracticeResult,
     Result,
     ScoreBand,
     ScoredCount,
     StudyPlanEntry,
     StudyTask,
+    TaskResult,
 )
 from exam_core.models.bank import Item
 from exam_core.models.records import Form, FormQuestion, StoredResponse
@@ -164,3 +166,34 @@ def study_plan(
         )
     plan.sort(key=lambda e: -e.share)
     return plan
+
+
+def build_practice_result(
+    bank: Bank,
+    form: Form,
+    responses: Mapping[str, StoredResponse],
+    *,
+    attempt_id: str,
+    exam_id: str,
+    mode: str,
+    submitted_at: int,
+) -> PracticeResult:
+    graded = grade(bank, form, responses)
+    texts = bank.blueprint.task_text()
+    tasks: dict[str, list[bool]] = {}
+    for g in graded:
+        tasks.setdefault(g.item.task, []).append(g.correct)
+    correct = sum(g.correct for g in graded)
+    return PracticeResult(
+        attempt_id=attempt_id,
+        exam_id=exam_id,
+        mode=mode,
+        submitted_at=datetime.fromtimestamp(submitted_at, UTC),
+        correct=correct,
+        total=len(graded),
+        percent=round(100.0 * correct / len(graded), 1) if graded else 0.0,
+        task_statements=[
+            TaskResult(id=t, text=texts[t], correct=sum(v), total=len(v), percent=round(100.0 * sum(v) / len(v), 1))
+            for t, v in sorted(tasks.items())
+        ],
+    )

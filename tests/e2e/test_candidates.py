@@ -167,3 +167,45 @@ def test_given_a_timed_attempt_that_runs_out_then_it_is_scored_on_what_was_saved
     assert state["status"] == "submitted" and state["result"]["timedOut"] is True
     assert {r["questionId"] for r in state["responses"]} == {r["questionId"] for r in saved}
     assert state["result"]["scored"]["correct"] <= 3
+
+
+def _stems(api: Api, who: str, attempt_id: str) -> list[dict[str, Any]]:
+    review = api.get(f"/me/attempts/{attempt_id}/review", headers=_who(who))
+    assert review.status == 200, review.body
+    return review.body["questions"]
+
+
+def test_given_practice_modes_then_each_set_has_the_right_items_and_a_percent_result(api: Api) -> None:
+    me = "practiser"
+    assert api.post("/me/attempts", {"mode": "missed"}, headers=_who(me)).status == 409  # nothing missed yet
+    assert api.post("/me/attempts", {"mode": "domain"}, headers=_who(me)).status == 422  # needs a domainId
+    assert api.post("/me/attempts", {"mode": "domain", "domainId": "nope"}, headers=_who(me)).status == 422
+
+    d = api.post(
+        "/me/attempts", {"mode": "domain", "domainId": "security-and-compliance", "size": 12}, headers=_who(me)
+    )
+    assert d.status == 201 and d.body["questionCount"] == 12 and d.body["expiresAt"] is None
+    answers = _answers(d.body)
+    answers[0]["selected"] = sorted(
+        o["id"] for o in d.body["questions"][0]["options"] if o["id"] not in answers[0]["selected"]
+    )[: d.body["questions"][0]["selectCount"]]  # one deliberately wrong
+    result = api.post(f"/me/attempts/{d.body['attemptId']}/submit", {"responses": answers}, headers=_who(me)).body
+    assert result["mode"] == "domain" and "scaledScore" not in result
+    assert result["correct"] == 11 and result["total"] == 12 and result["percent"] == 91.7
+    assert sum(t["total"] for t in result["taskStatements"]) == 12
+    assert all(t["id"].startswith("2.") for t in result["taskStatements"])
+    questions = _stems(api, me, d.body["attemptId"])
+    assert {q["domainId"] for q in questions} == {"security-and-compliance"}
+    wrong_stem = next(q["stem"] for q in questions if not q["correct"])
+
+    missed = api.post("/me/attempts", {"mode": "missed", "size": 20}, headers=_who(me))
+    assert missed.status == 201 and [q["stem"] for q in missed.body["questions"]] == [wrong_stem]
+
+    seen = {q["stem"] for q in questions}
+    unseen = api.post("/me/attempts", {"mode": "unseen", "size": 30}, headers=_who(me)).body
+    assert unseen["questionCount"] == 30 and not seen & {q["stem"] for q in unseen["questions"]}
+
+    readiness = api.get("/me/readiness", headers=_who(me)).body  # practice never counts as a timed attempt
+    assert readiness["attemptsConsidered"] == [] and readiness["ready"] is False
+    history = api.get("/me/attempts", headers=_who(me)).body["attempts"]
+    assert {h["mode"] for h in history} == {"domain", "missed", "unseen"}

@@ -16,6 +16,7 @@ QuestionId = Annotated[str, StringConstraints(pattern=r"^q[0-9a-f]{10}$")]
 ServedOptionId = Annotated[str, StringConstraints(pattern=r"^[a-f]$")]
 ExamId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,32}$")]
 Mode = Literal["full"]
+PracticeMode = Literal["domain", "missed", "unseen"]
 Status = Literal["in_progress", "submitted"]
 AttemptKind = Literal["full", "diagnostic"]
 
@@ -209,7 +210,7 @@ class AttemptOut(ApiModel):
     flagged_count: int
     questions: list[QuestionOut]
     responses: list[SavedResponse]
-    result: Result | None = None
+    result: Result | PracticeResult | None = None
 
 
 class SaveResult(ApiModel):
@@ -247,7 +248,7 @@ class ReviewQuestion(ApiModel):
 
 class Review(ApiModel):
     attempt_id: str
-    result: Result
+    result: Result | PracticeResult
     questions: list[ReviewQuestion]
 
 
@@ -311,6 +312,7 @@ class HistoryEntry(ApiModel):
     scaled_score: int | None = None
     passed: bool | None = None
     weakest_domain: str | None = None
+    percent: float | None = Field(default=None, description="Practice sets: percent correct.")
     domains: list[DomainRating] = Field(default_factory=list)
 
 
@@ -462,8 +464,35 @@ class CalibrationOut(ApiModel):
 
 
 class StartCandidateAttempt(RequestModel):
+    """``full``: a timed exam form. Practice sets (untimed, never counted as timed attempts): ``domain``
+    (one domain, ``domainId`` required), ``missed`` (items you got wrong or flagged last time you saw
+    them), ``unseen`` (items you have never been served)."""
+
     exam_id: ExamId = "clf-c02"
-    mode: Literal["full"] = "full"
+    mode: Literal["full", "domain", "missed", "unseen"] = "full"
+    domain_id: str | None = Field(default=None, pattern=r"^[a-z0-9-]{2,64}$")
+    size: int = Field(default=10, ge=1, le=65)
+
+
+class TaskResult(ApiModel):
+    id: str
+    text: str
+    correct: int
+    total: int
+    percent: float
+
+
+class PracticeResult(ApiModel):
+    """A practice set's result: percent and per-task-statement results, not a scaled score."""
+
+    attempt_id: str
+    exam_id: str
+    mode: Literal["domain", "missed", "unseen"]
+    submitted_at: datetime
+    correct: int
+    total: int
+    percent: float
+    task_statements: list[TaskResult]
 
 
 class ScorePoint(ApiModel):
