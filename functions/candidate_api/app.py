@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import candidate_access
 from exam_core.errors import Forbidden
-from exam_core.http import build_resolver, created_response, documented, handle, logger
+from exam_core.http import build_resolver, created_response, documented, handle, json_response, logger
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
@@ -77,8 +78,8 @@ def my_attempts(
     responses=documented(AttemptOut, 403, 404, 503),
     tags=["candidates"],
 )
-def my_attempt(attemptId: AttemptId) -> AttemptOut:
-    return attempt_service().get(attemptId, None, candidate_access(_candidate()))
+def my_attempt(attemptId: AttemptId) -> Response[str]:
+    return json_response(attempt_service().get(attemptId, None, candidate_access(_candidate())))
 
 
 @app.put(
@@ -87,8 +88,8 @@ def my_attempt(attemptId: AttemptId) -> AttemptOut:
     responses=documented(SaveResult, 400, 403, 404, 409, 503),
     tags=["candidates"],
 )
-def save_my_responses(attemptId: AttemptId, request: Annotated[SaveResponsesRequest, Body()]) -> SaveResult:
-    return attempt_service().save(attemptId, None, request.responses, candidate_access(_candidate()))
+def save_my_responses(attemptId: AttemptId, request: Annotated[SaveResponsesRequest, Body()]) -> Response[str]:
+    return json_response(attempt_service().save(attemptId, None, request.responses, candidate_access(_candidate())))
 
 
 @app.post(
@@ -97,11 +98,9 @@ def save_my_responses(attemptId: AttemptId, request: Annotated[SaveResponsesRequ
     responses=documented(Result | PracticeResult, 400, 403, 404, 409, 503),
     tags=["candidates"],
 )
-def submit_my_attempt(
-    attemptId: AttemptId, request: Annotated[SubmitRequest | None, Body()] = None
-) -> Result | PracticeResult:
+def submit_my_attempt(attemptId: AttemptId, request: Annotated[SubmitRequest | None, Body()] = None) -> Response[str]:
     responses = request.responses if request else ()
-    return attempt_service().submit(attemptId, None, responses, candidate_access(_candidate()))
+    return json_response(attempt_service().submit(attemptId, None, responses, candidate_access(_candidate())))
 
 
 @app.get(
@@ -110,8 +109,8 @@ def submit_my_attempt(
     responses=documented(Review, 403, 404, 409, 503),
     tags=["candidates"],
 )
-def review_my_attempt(attemptId: AttemptId) -> Review:
-    return attempt_service().review(attemptId, None, candidate_access(_candidate()))
+def review_my_attempt(attemptId: AttemptId) -> Response[str]:
+    return json_response(attempt_service().review(attemptId, None, candidate_access(_candidate())))
 
 
 @app.get(

@@ -11,7 +11,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import diagnostic_access
 from exam_core.errors import Forbidden
-from exam_core.http import build_resolver, created_response, documented, handle, logger
+from exam_core.http import build_resolver, created_response, documented, handle, json_response, logger
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
@@ -62,8 +62,8 @@ def start_diagnostic(request: Annotated[StartDiagnosticRequest, Body()]) -> Resp
     responses=documented(AttemptOut, 403, 422, 503),
     tags=["diagnostics"],
 )
-def get_diagnostic(attemptId: AttemptId) -> AttemptOut:
-    return attempt_service().get(attemptId, _token(), diagnostic_access(_partner()))
+def get_diagnostic(attemptId: AttemptId) -> Response[str]:
+    return json_response(attempt_service().get(attemptId, _token(), diagnostic_access(_partner())))
 
 
 @app.post(
@@ -75,9 +75,9 @@ def get_diagnostic(attemptId: AttemptId) -> AttemptOut:
 def submit_diagnostic(
     attemptId: AttemptId,
     request: Annotated[SubmitRequest | None, Body()] = None,
-) -> Result | PracticeResult:
+) -> Response[str]:
     responses = request.responses if request else ()
-    return attempt_service().submit(attemptId, _token(), responses, diagnostic_access(_partner()))
+    return json_response(attempt_service().submit(attemptId, _token(), responses, diagnostic_access(_partner())))
 
 
 @app.get(
@@ -86,8 +86,8 @@ def submit_diagnostic(
     responses=documented(Review, 403, 409, 422, 503),
     tags=["diagnostics"],
 )
-def review_diagnostic(attemptId: AttemptId) -> Review:
-    return attempt_service().review(attemptId, _token(), diagnostic_access(_partner()))
+def review_diagnostic(attemptId: AttemptId) -> Response[str]:
+    return json_response(attempt_service().review(attemptId, _token(), diagnostic_access(_partner())))
 
 
 @app.get(

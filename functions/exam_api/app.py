@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from exam_core.http import build_resolver, created_response, documented, handle, logger
+from exam_core.http import build_resolver, created_response, documented, handle, json_response, logger
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
@@ -59,8 +59,8 @@ def start_attempt(request: Annotated[StartAttemptRequest, Body()]) -> Response[A
     responses=documented(AttemptOut, 403, 422, 503),
     tags=["attempts"],
 )
-def get_attempt(attemptId: AttemptId) -> AttemptOut:
-    return attempt_service().get(attemptId, _token())
+def get_attempt(attemptId: AttemptId) -> Response[str]:
+    return json_response(attempt_service().get(attemptId, _token()))
 
 
 @app.put(
@@ -72,8 +72,8 @@ def get_attempt(attemptId: AttemptId) -> AttemptOut:
 def save_responses(
     attemptId: AttemptId,
     request: Annotated[SaveResponsesRequest, Body()],
-) -> SaveResult:
-    return attempt_service().save(attemptId, _token(), request.responses)
+) -> Response[str]:
+    return json_response(attempt_service().save(attemptId, _token(), request.responses))
 
 
 @app.post(
@@ -85,8 +85,8 @@ def save_responses(
 def submit_attempt(
     attemptId: AttemptId,
     request: Annotated[SubmitRequest | None, Body()] = None,
-) -> Result | PracticeResult:
-    return attempt_service().submit(attemptId, _token(), request.responses if request else ())
+) -> Response[str]:
+    return json_response(attempt_service().submit(attemptId, _token(), request.responses if request else ()))
 
 
 @app.get(
@@ -95,8 +95,8 @@ def submit_attempt(
     responses=documented(Review, 403, 409, 422, 503),
     tags=["attempts"],
 )
-def review_attempt(attemptId: AttemptId) -> Review:
-    return attempt_service().review(attemptId, _token())
+def review_attempt(attemptId: AttemptId) -> Response[str]:
+    return json_response(attempt_service().review(attemptId, _token()))
 
 
 @app.post(
