@@ -35,7 +35,7 @@ def _who() -> str:
 @app.get(
     "/admin/items",
     summary="List items with filters",
-    responses=documented(AdminItemPage, 403, 404, 503),
+    responses=documented(AdminItemPage, 403, 404, 503, auth="iam"),
     tags=["admin"],
 )
 def list_items(
@@ -54,7 +54,7 @@ def list_items(
 @app.put(
     "/admin/items",
     summary="Import a batch of items (validated like the files; all or nothing)",
-    responses=documented(ImportResult, 400, 403, 404, 503),
+    responses=documented(ImportResult, 400, 403, 404, 503, auth="iam"),
     tags=["admin"],
 )
 def import_items(request: Annotated[ImportRequest, Body()]) -> ImportResult:
@@ -64,7 +64,7 @@ def import_items(request: Annotated[ImportRequest, Body()]) -> ImportResult:
 @app.get(
     "/admin/items/<itemId>",
     summary="One item with key, explanations, history and problem reports",
-    responses=documented(AdminItemDetail, 403, 404, 503),
+    responses=documented(AdminItemDetail, 403, 404, 503, auth="iam"),
     tags=["admin"],
 )
 def get_item(itemId: ItemId, examId: ExamQuery = "clf-c02") -> AdminItemDetail:
@@ -74,7 +74,7 @@ def get_item(itemId: ItemId, examId: ExamQuery = "clf-c02") -> AdminItemDetail:
 @app.patch(
     "/admin/items/<itemId>",
     summary="Retire, promote or send back to pretest; correct the key or difficulty (recorded, versioned)",
-    responses=documented(AdminItemDetail, 400, 403, 404, 409, 503),
+    responses=documented(AdminItemDetail, 400, 403, 404, 409, 503, auth="iam"),
     tags=["admin"],
 )
 def patch_item(itemId: ItemId, request: Annotated[ItemPatch, Body()]) -> AdminItemDetail:
@@ -84,7 +84,7 @@ def patch_item(itemId: ItemId, request: Annotated[ItemPatch, Body()]) -> AdminIt
 @app.get(
     "/admin/items/<itemId>/stats",
     summary="Item statistics: exposure, p-value, point-biserial, option choices, open reports",
-    responses=documented(ItemStats, 403, 404, 503),
+    responses=documented(ItemStats, 403, 404, 503, auth="iam"),
     tags=["admin"],
 )
 def item_stats(itemId: ItemId, examId: ExamQuery = "clf-c02") -> ItemStats:
@@ -94,7 +94,7 @@ def item_stats(itemId: ItemId, examId: ExamQuery = "clf-c02") -> ItemStats:
 @app.get(
     "/admin/reports/items",
     summary="Items ranked by suspicion (statistics and problem reports)",
-    responses=documented(SuspectList, 403, 404, 503),
+    responses=documented(SuspectList, 403, 404, 503, auth="iam"),
     tags=["admin"],
 )
 def suspect_items(examId: ExamQuery = "clf-c02", limit: Annotated[int, Query(ge=1, le=200)] = 50) -> SuspectList:

@@ -35,7 +35,7 @@ def _who() -> str:
 @app.post(
     "/admin/calibrations",
     summary="Calibrate pretest items now; dryRun=true shows what would change without changing anything",
-    responses=documented(CalibrationOut, 403, 404, 503, status=201, description="The calibration report"),
+    responses=documented(CalibrationOut, 403, 404, 503, status=201, description="The calibration report", auth="iam"),
     tags=["admin"],
 )
 def run_calibration(
@@ -49,7 +49,7 @@ def run_calibration(
 @app.get(
     "/admin/calibrations/<calibrationId>",
     summary="A stored calibration report",
-    responses=documented(CalibrationOut, 403, 404, 503),
+    responses=documented(CalibrationOut, 403, 404, 503, auth="iam"),
     tags=["admin"],
 )
 def get_calibration(

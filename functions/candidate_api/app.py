@@ -50,7 +50,9 @@ def _candidate() -> str:
 @app.post(
     "/me/attempts",
     summary="Start a full timed attempt (avoids items from your latest ones) or an untimed practice set",
-    responses=documented(AttemptCreated, 400, 403, 404, 409, 503, status=201, description="The attempt"),
+    responses=documented(
+        AttemptCreated, 400, 403, 404, 409, 503, status=201, description="The attempt", auth="cognito"
+    ),
     tags=["candidates"],
 )
 def start_my_attempt(request: Annotated[StartCandidateAttempt, Body()]) -> Any:
@@ -61,7 +63,7 @@ def start_my_attempt(request: Annotated[StartCandidateAttempt, Body()]) -> Any:
 @app.get(
     "/me/attempts",
     summary="Your attempts, newest first, paginated; status=in_progress finds one to resume",
-    responses=documented(History, 403, 503),
+    responses=documented(History, 403, 503, auth="cognito"),
     tags=["candidates"],
 )
 def my_attempts(
@@ -75,7 +77,7 @@ def my_attempts(
 @app.get(
     "/me/attempts/<attemptId>",
     summary="Resume one of your attempts on any device",
-    responses=documented(AttemptOut, 403, 404, 503),
+    responses=documented(AttemptOut, 403, 404, 503, auth="cognito"),
     tags=["candidates"],
 )
 def my_attempt(attemptId: AttemptId) -> Response[str]:
@@ -85,7 +87,7 @@ def my_attempt(attemptId: AttemptId) -> Response[str]:
 @app.put(
     "/me/attempts/<attemptId>/responses",
     summary="Save responses to one of your attempts",
-    responses=documented(SaveResult, 400, 403, 404, 409, 503),
+    responses=documented(SaveResult, 400, 403, 404, 409, 503, auth="cognito"),
     tags=["candidates"],
 )
 def save_my_responses(attemptId: AttemptId, request: Annotated[SaveResponsesRequest, Body()]) -> Response[str]:
@@ -95,7 +97,7 @@ def save_my_responses(attemptId: AttemptId, request: Annotated[SaveResponsesRequ
 @app.post(
     "/me/attempts/<attemptId>/submit",
     summary="Submit one of your attempts",
-    responses=documented(Result | PracticeResult, 400, 403, 404, 409, 503),
+    responses=documented(Result | PracticeResult, 400, 403, 404, 409, 503, auth="cognito"),
     tags=["candidates"],
 )
 def submit_my_attempt(attemptId: AttemptId, request: Annotated[SubmitRequest | None, Body()] = None) -> Response[str]:
@@ -106,7 +108,7 @@ def submit_my_attempt(attemptId: AttemptId, request: Annotated[SubmitRequest | N
 @app.get(
     "/me/attempts/<attemptId>/review",
     summary="Review one of your submitted attempts",
-    responses=documented(Review, 403, 404, 409, 503),
+    responses=documented(Review, 403, 404, 409, 503, auth="cognito"),
     tags=["candidates"],
 )
 def review_my_attempt(attemptId: AttemptId) -> Response[str]:
@@ -116,7 +118,7 @@ def review_my_attempt(attemptId: AttemptId) -> Response[str]:
 @app.get(
     "/me/progress",
     summary="Score trend, domain trends, items seen and the readiness verdict",
-    responses=documented(Progress, 403, 404, 503),
+    responses=documented(Progress, 403, 404, 503, auth="cognito"),
     tags=["candidates"],
 )
 def my_progress(examId: ExamQuery = "clf-c02") -> Progress:
@@ -126,7 +128,7 @@ def my_progress(examId: ExamQuery = "clf-c02") -> Progress:
 @app.get(
     "/me/readiness",
     summary="Ready for the real exam? The verdict, the reasons and the evidence",
-    responses=documented(Readiness, 403, 404, 503),
+    responses=documented(Readiness, 403, 404, 503, auth="cognito"),
     tags=["candidates"],
 )
 def my_readiness(examId: ExamQuery = "clf-c02") -> Readiness:
@@ -136,7 +138,7 @@ def my_readiness(examId: ExamQuery = "clf-c02") -> Readiness:
 @app.post(
     "/me/diagnostics/<attemptId>/claim",
     summary="Add an anonymous diagnostic to your history, proving it is yours with its attempt token",
-    responses=documented(ClaimResult, 403, 409, 503),
+    responses=documented(ClaimResult, 403, 409, 503, auth="cognito"),
     tags=["candidates"],
 )
 def claim_diagnostic(attemptId: AttemptId) -> ClaimResult:

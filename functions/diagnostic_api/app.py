@@ -47,7 +47,15 @@ def _token() -> str | None:
     "/diagnostics",
     summary="Start a free 10-question diagnostic (no account, no time limit)",
     responses=documented(
-        AttemptCreated, 400, 403, 404, 422, 503, status=201, description="The diagnostic with its ten questions"
+        AttemptCreated,
+        400,
+        403,
+        404,
+        422,
+        503,
+        status=201,
+        description="The diagnostic with its ten questions",
+        auth="key",
     ),
     tags=["diagnostics"],
 )
@@ -59,7 +67,7 @@ def start_diagnostic(request: Annotated[StartDiagnosticRequest, Body()]) -> Resp
 @app.get(
     "/diagnostics/<attemptId>",
     summary="Read a diagnostic: questions, and the result once submitted",
-    responses=documented(AttemptOut, 403, 422, 503),
+    responses=documented(AttemptOut, 403, 422, 503, auth="key"),
     tags=["diagnostics"],
 )
 def get_diagnostic(attemptId: AttemptId) -> Response[str]:
@@ -69,7 +77,7 @@ def get_diagnostic(attemptId: AttemptId) -> Response[str]:
 @app.post(
     "/diagnostics/<attemptId>/submit",
     summary="Submit the responses and get the scaled score, weakest domain and study plan at once",
-    responses=documented(Result | PracticeResult, 400, 403, 409, 422, 503),
+    responses=documented(Result | PracticeResult, 400, 403, 409, 422, 503, auth="key"),
     tags=["diagnostics"],
 )
 def submit_diagnostic(
@@ -83,7 +91,7 @@ def submit_diagnostic(
 @app.get(
     "/diagnostics/<attemptId>/review",
     summary="Review a submitted diagnostic: keys and explanations",
-    responses=documented(Review, 403, 409, 422, 503),
+    responses=documented(Review, 403, 409, 422, 503, auth="key"),
     tags=["diagnostics"],
 )
 def review_diagnostic(attemptId: AttemptId) -> Response[str]:
@@ -93,7 +101,7 @@ def review_diagnostic(attemptId: AttemptId) -> Response[str]:
 @app.get(
     "/partner/summary",
     summary="The calling partner's own diagnostics: counts, score distribution, domain weaknesses",
-    responses=documented(PartnerSummary, 403, 404, 422, 503),
+    responses=documented(PartnerSummary, 403, 404, 422, 503, auth="key"),
     tags=["partners"],
 )
 def partner_summary(

@@ -36,7 +36,14 @@ def _api_base() -> str:
     return f"{proto}://{host}{prefix}"
 
 
-@app.get("/embed/diagnostic.js")
+@app.get(
+    "/embed/diagnostic.js",
+    summary="The embeddable diagnostic (a web component)",
+    responses={
+        200: {"description": "JavaScript", "content": {"application/javascript": {"schema": {"type": "string"}}}}
+    },
+    tags=["embed"],
+)
 def script() -> Response[str]:
     return Response(
         status_code=200,
@@ -46,7 +53,12 @@ def script() -> Response[str]:
     )
 
 
-@app.get("/embed/demo")
+@app.get(
+    "/embed/demo",
+    summary="A demo page embedding the diagnostic",
+    responses={200: {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}},
+    tags=["embed"],
+)
 def demo() -> Response[str]:
     return Response(
         status_code=200,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from pydantic import BaseModel
 
 from exam_core.errors import DomainError, Throttled
-from exam_core.models.api import ErrorBody
+from exam_core.models.api import ErrorBody, GatewayMessage
 
 logger = Logger(service="exam-scoring-api")
 
@@ -32,16 +32,35 @@ _DESCRIPTIONS = {
 }
 
 
-def documented(ok: Any, *codes: int, status: int = 200, description: str = "Success") -> dict[int, Any]:
+def documented(
+    ok: Any,
+    *codes: int,
+    status: int = 200,
+    description: str = "Success",
+    auth: Literal["none", "key", "cognito", "iam"] = "none",
+) -> dict[int, Any]:
     """OpenAPI ``responses`` for a route: its success model and every error status it can return.
 
     Powertools documents the return annotation only when ``responses`` is absent, and always adds a 422
-    with its own body shape; so each route lists its success model, and 422 is always ours.
+    with its own body shape; so each route lists its success model, and 422 is always ours. Routes behind
+    an API key, a Cognito authorizer or IAM also document what API Gateway itself answers
+    (``{"message": ...}``): 401 without a sign-in, 403 for a refused key or signature, 429 when a key's
+    usage plan throttles.
     """
     out: dict[int, Any] = {status: {"description": description, "content": {"application/json": {"model": ok}}}}
     extra = {415} if 400 in codes else set()  # a route that reads a body can get the wrong content type
     for code in sorted({*codes, *extra, 422}):
         out[code] = {"description": _DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorBody}}}
+    gateway: dict[int, str] = {}
+    if auth in ("key", "iam", "cognito"):
+        gateway[403] = "Refused by API Gateway (missing or unknown API key, missing signature), or by the API."
+    if auth == "cognito":
+        gateway[401] = "No valid sign-in token (API Gateway's Cognito authorizer)."
+    if auth == "key":
+        gateway[429] = "The partner key's usage plan throttled the request (API Gateway)."
+    for code, text in gateway.items():
+        model: Any = GatewayMessage if code not in out else ErrorBody | GatewayMessage
+        out[code] = {"description": text, "content": {"application/json": {"model": model}}}
     return out
 
 

@@ -48,6 +48,12 @@ class ErrorBody(ApiModel):
     error: ErrorDetail
 
 
+class GatewayMessage(ApiModel):
+    """What API Gateway itself answers when it refuses a request (before any function runs)."""
+
+    message: str
+
+
 # ---------------------------------------------------------------- exams
 
 
