@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from exam_core.http import build_resolver, documented, handle, logger
+from exam_core.http import build_resolver, caller, documented, handle, logger
 from exam_core.models.api import (
     AdminItemDetail,
     AdminItemPage,
@@ -24,12 +24,6 @@ app = build_resolver()
 
 ItemId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{3,64}$", description="The item's id.")]
 ExamQuery = Annotated[ExamId, Query(description="Exam id")]
-
-
-def _who() -> str:
-    """The IAM principal API Gateway authenticated (locally: the admin token's name)."""
-    identity = app.current_event.request_context.identity
-    return str(identity.user_arn or identity.user or identity.caller or "unknown")
 
 
 @app.get(
@@ -58,7 +52,7 @@ def list_items(
     tags=["admin"],
 )
 def import_items(request: Annotated[ImportRequest, Body()]) -> ImportResult:
-    return admin_service().import_items(request.exam_id, [dict(i) for i in request.items], _who())
+    return admin_service().import_items(request.exam_id, [dict(i) for i in request.items], caller(app))
 
 
 @app.get(
@@ -78,7 +72,7 @@ def get_item(itemId: ItemId, examId: ExamQuery = "clf-c02") -> AdminItemDetail:
     tags=["admin"],
 )
 def patch_item(itemId: ItemId, request: Annotated[ItemPatch, Body()]) -> AdminItemDetail:
-    return admin_service().patch_item(request.exam_id, itemId, request, _who())
+    return admin_service().patch_item(request.exam_id, itemId, request, caller(app))
 
 
 @app.get(

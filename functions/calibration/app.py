@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.calibration_job import CalibrationJob
-from exam_core.http import build_resolver, documented, handle, logger
+from exam_core.http import build_resolver, caller, documented, handle, logger
 from exam_core.models.api import CalibrationOut, ExamId
 from exam_core.runtime import store
 from exam_core.settings import get_settings
@@ -27,11 +27,6 @@ def job() -> CalibrationJob:
     return CalibrationJob(store(), get_settings(), time.time)
 
 
-def _who() -> str:
-    identity = app.current_event.request_context.identity
-    return str(identity.user_arn or identity.user or identity.caller or "unknown")
-
-
 @app.post(
     "/admin/calibrations",
     summary="Calibrate pretest items now; dryRun=true shows what would change without changing anything",
@@ -42,7 +37,7 @@ def run_calibration(
     examId: Annotated[ExamId, Query()] = "clf-c02",
     dryRun: Annotated[bool, Query(description="Report only; change nothing")] = False,
 ) -> Any:
-    doc = job().run(examId, dry_run=dryRun, who=_who())
+    doc = job().run(examId, dry_run=dryRun, who=caller(app))
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=doc)
 
 

@@ -73,15 +73,7 @@ def assemble(
     entries = [(item, True) for items in scored.values() for item in items] + [(i, False) for i in unscored]
     rng.shuffle(entries)
     question_ids: set[str] = set()
-    questions: list[FormQuestion] = []
-    for item, is_scored in entries:
-        qid = f"q{rng.getrandbits(40):010x}"
-        while qid in question_ids:
-            qid = f"q{rng.getrandbits(40):010x}"
-        question_ids.add(qid)
-        order = [o.id for o in item.options]
-        rng.shuffle(order)
-        questions.append(FormQuestion(qid, item.id, "".join(order), is_scored))
+    questions = [_question(item, is_scored, rng, question_ids) for item, is_scored in entries]
     table = conversion_table([item.b for item, s in entries if s], bank.blueprint.scale)
     return Form(kind=kind, questions=questions, table=table)
 
@@ -124,14 +116,16 @@ def practice_form(items: list[Item], rng: random.Random) -> Form:
     """An untimed practice set of the given items: every one counts toward a percent, no scale table."""
     order = list(items)
     rng.shuffle(order)
-    questions = []
     seen: set[str] = set()
-    for item in order:
+    return Form(kind="practice", questions=[_question(item, True, rng, seen) for item in order], table=[])
+
+
+def _question(item: Item, scored: bool, rng: random.Random, taken: set[str]) -> FormQuestion:
+    """A served question: an opaque id unique in the form, and the item's options in a shuffled order."""
+    qid = f"q{rng.getrandbits(40):010x}"
+    while qid in taken:
         qid = f"q{rng.getrandbits(40):010x}"
-        while qid in seen:
-            qid = f"q{rng.getrandbits(40):010x}"
-        seen.add(qid)
-        options = [o.id for o in item.options]
-        rng.shuffle(options)
-        questions.append(FormQuestion(qid, item.id, "".join(options), True))
-    return Form(kind="practice", questions=questions, table=[])
+    taken.add(qid)
+    order = [o.id for o in item.options]
+    rng.shuffle(order)
+    return FormQuestion(qid, item.id, "".join(order), scored)

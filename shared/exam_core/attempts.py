@@ -213,14 +213,35 @@ class AttemptService:
         """Assemble and store a new form. Anonymous diagnostics get a time-to-live for when abandoned."""
         bank = self._bank(exam_id)
         form = assemble(bank, mode, self.rng_factory(), avoid=avoid)
-        now = int(self.clock())
         duration = duration_seconds(bank.blueprint, mode)
         if duration is not None and self.settings.duration_override_seconds:
             duration = self.settings.duration_override_seconds
+        abandoned_ttl = self.settings.abandoned_ttl_days * DAY if mode == "diagnostic" and not candidate_id else None
+        return self._open(bank, form, mode, duration, candidate_id, partner_id, abandoned_ttl)
+
+    def start_practice(self, exam_id: str, mode: str, candidate_id: str, pool: list[Item], size: int) -> AttemptCreated:
+        """An untimed practice set of up to ``size`` items drawn at random from ``pool``."""
+        bank = self._bank(exam_id)
+        rng = self.rng_factory()
+        form = practice_form(rng.sample(pool, min(size, len(pool))), rng)
+        return self._open(bank, form, mode, None, candidate_id, None, None)
+
+    def _open(
+        self,
+        bank: Bank,
+        form: Form,
+        mode: str,
+        duration: int | None,
+        candidate_id: str | None,
+        partner_id: str | None,
+        ttl_after: int | None,
+    ) -> AttemptCreated:
+        """Store a new attempt for ``form`` (one write) and answer with its token and questions."""
+        now = int(self.clock())
         token = secrets.token_urlsafe(32)
         meta = AttemptMeta(
             attempt_id=uuid.uuid4().hex,
-            exam_id=exam_id,
+            exam_id=bank.blueprint.exam_id,
             mode=mode,
             status="in_progress",
             token_hash=hash_token(token),
@@ -230,7 +251,7 @@ class AttemptService:
             bank_version=bank.version,
             candidate_id=candidate_id,
             partner_id=partner_id,
-            ttl=now + self.settings.abandoned_ttl_days * DAY if mode == "diagnostic" and not candidate_id else None,
+            ttl=None if ttl_after is None else now + ttl_after,
         )
         try:
             self.store.create_attempt(meta, form)
@@ -240,44 +261,11 @@ class AttemptService:
         return AttemptCreated(
             attempt_id=meta.attempt_id,
             attempt_token=token,
-            exam_id=exam_id,
+            exam_id=meta.exam_id,
             mode=mode,
             started_at=_iso(now) or datetime.now(UTC),
             expires_at=_iso(meta.expires_at),
             duration_seconds=duration,
-            question_count=len(questions),
-            questions=questions,
-        )
-
-    def start_practice(self, exam_id: str, mode: str, candidate_id: str, pool: list[Item], size: int) -> AttemptCreated:
-        """An untimed practice set of up to ``size`` items drawn at random from ``pool``."""
-        bank = self._bank(exam_id)
-        rng = self.rng_factory()
-        form = practice_form(rng.sample(pool, min(size, len(pool))), rng)
-        now = int(self.clock())
-        token = secrets.token_urlsafe(32)
-        meta = AttemptMeta(
-            attempt_id=uuid.uuid4().hex,
-            exam_id=exam_id,
-            mode=mode,
-            status="in_progress",
-            token_hash=hash_token(token),
-            started_at=now,
-            expires_at=None,
-            duration_seconds=None,
-            bank_version=bank.version,
-            candidate_id=candidate_id,
-        )
-        self.store.create_attempt(meta, form)
-        questions = self._questions(bank, form)
-        return AttemptCreated(
-            attempt_id=meta.attempt_id,
-            attempt_token=token,
-            exam_id=exam_id,
-            mode=mode,
-            started_at=_iso(now) or datetime.now(UTC),
-            expires_at=None,
-            duration_seconds=None,
             question_count=len(questions),
             questions=questions,
         )

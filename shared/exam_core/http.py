@@ -96,6 +96,12 @@ def created_response(model: BaseModel, location: str) -> Response[str]:
     return json_response(model, 201, {"Location": location})
 
 
+def caller(app: APIGatewayRestResolver) -> str:
+    """The IAM principal API Gateway authenticated (locally: the admin token's name), for audit trails."""
+    identity = app.current_event.request_context.identity
+    return str(identity.user_arn or identity.user or identity.caller or "unknown")
+
+
 def build_resolver() -> APIGatewayRestResolver:
     app = APIGatewayRestResolver(
         enable_validation=True,

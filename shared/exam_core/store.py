@@ -233,6 +233,19 @@ class DynamoStore:
         except (ConnectionError, ReadTimeoutError) as exc:
             raise Throttled("the database did not answer in time; retry shortly", code="database_timeout") from exc
 
+    def _batch_put(self, requests: list[dict[str, Any]]) -> None:
+        """BatchWriteItem in chunks of 25, retrying unprocessed items with backoff (bounded)."""
+        for chunk in _chunks(requests, 25):
+            pending: list[dict[str, Any]] = chunk
+            for attempt in range(8):
+                out = self._call("batch_write_item", RequestItems={self.items_table: pending})
+                pending = out.get("UnprocessedItems", {}).get(self.items_table, [])
+                if not pending:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            if pending:
+                raise Throttled("could not write everything; run it again", code="database_busy")
+
     # -------------------------------------------------------------- bank
 
     def _query_all(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
@@ -271,17 +284,7 @@ class DynamoStore:
 
     def put_bank(self, exam_id: str, blueprint: dict[str, Any], items: Sequence[dict[str, Any]]) -> int:
         """Write every item, then bump the bank version (so caches reload once everything is in)."""
-        requests = [{"PutRequest": {"Item": _bank_item(exam_id, dict(it))}} for it in items]
-        for chunk in _chunks(requests, 25):
-            pending: list[dict[str, Any]] = chunk
-            for attempt in range(8):
-                out = self._call("batch_write_item", RequestItems={self.items_table: pending})
-                pending = out.get("UnprocessedItems", {}).get(self.items_table, [])
-                if not pending:
-                    break
-                time.sleep(0.05 * 2**attempt)
-            if pending:
-                raise Throttled("could not write the whole bank; run the load again", code="database_busy")
+        self._batch_put([{"PutRequest": {"Item": _bank_item(exam_id, dict(it))}} for it in items])
         out = self._call(
             "update_item",
             TableName=self.items_table,
@@ -622,20 +625,12 @@ class DynamoStore:
 
     def add_calibration_rows(self, exam_id: str, rows: Sequence[tuple[str, str]]) -> None:
         """One compact row per submitted attempt: ``itemId=0|1`` for every item it was served."""
-        requests = [
-            {"PutRequest": {"Item": {"pk": _s(f"CALDATA#{exam_id}"), "sk": _s(attempt_id), "r": _s(row)}}}
-            for attempt_id, row in rows
-        ]
-        for chunk in _chunks(requests, 25):
-            pending: list[dict[str, Any]] = chunk
-            for attempt in range(8):
-                out = self._call("batch_write_item", RequestItems={self.items_table: pending})
-                pending = out.get("UnprocessedItems", {}).get(self.items_table, [])
-                if not pending:
-                    break
-                time.sleep(0.05 * 2**attempt)
-            if pending:
-                raise Throttled("could not record calibration data; retry", code="database_busy")
+        self._batch_put(
+            [
+                {"PutRequest": {"Item": {"pk": _s(f"CALDATA#{exam_id}"), "sk": _s(attempt_id), "r": _s(row)}}}
+                for attempt_id, row in rows
+            ]
+        )
 
     def load_calibration_rows(self, exam_id: str) -> Iterator[str]:
         for it in self._query_all(

@@ -116,3 +116,14 @@ def server() -> Iterator[tuple[Api, list[str]]]:
 @pytest.fixture(scope="session")
 def api(server: tuple[Api, list[str]]) -> Api:
     return server[0]
+
+
+def bank_by_stem() -> dict[str, dict[str, Any]]:
+    """Normalised stem -> item, from the files: tests that play candidates who know the keys use it."""
+    import yaml
+
+    out = {}
+    for path in sorted((ROOT / "infra/bank/clf-c02/items").glob("*.yaml")):
+        for item in yaml.safe_load(path.read_text())["items"]:
+            out[" ".join(item["stem"].split())] = item
+    return out

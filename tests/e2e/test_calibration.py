@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.e2e.conftest import Api, start_server
+from tests.e2e.conftest import Api, bank_by_stem, start_server
 
 ADMIN = {"Authorization": "Bearer demo-admin-token"}
 ATTEMPTS = 160
@@ -30,12 +29,7 @@ def cal_api() -> Iterator[Api]:
 
 
 def _bank() -> dict[str, dict[str, Any]]:
-    """Stem -> item, from the files: the test plays candidates who know each item's true difficulty."""
-    out = {}
-    for path in sorted((ROOT / "infra/bank/clf-c02/items").glob("*.yaml")):
-        for item in yaml.safe_load(path.read_text())["items"]:
-            out[" ".join(item["stem"].split())] = item
-    return out
+    return bank_by_stem()
 
 
 def _take(api: Api, bank: dict[str, dict[str, Any]], theta: float, rng: random.Random) -> dict[str, Any]:

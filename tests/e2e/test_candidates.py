@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.e2e.conftest import Api, start_server
+from tests.e2e.conftest import Api, bank_by_stem, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,11 +19,7 @@ def _who(name: str) -> dict[str, str]:
 
 
 def _bank() -> dict[str, dict[str, Any]]:
-    out = {}
-    for path in sorted((ROOT / "infra/bank/clf-c02/items").glob("*.yaml")):
-        for item in yaml.safe_load(path.read_text())["items"]:
-            out[" ".join(item["stem"].split())] = item
-    return out
+    return bank_by_stem()
 
 
 BANK = _bank()
