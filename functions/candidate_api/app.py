@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import candidate_access
 from exam_core.errors import Forbidden
-from exam_core.http import build_resolver, created_response, documented, handle, json_response, logger
+from exam_core.http import TOKEN_HEADER, build_resolver, created_response, documented, handle, json_response, logger
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
@@ -36,7 +36,6 @@ app = build_resolver()
 
 AttemptId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The attempt's id.")]
 ExamQuery = Annotated[ExamId, Query(description="Exam id")]
-TOKEN_HEADER = "X-Attempt-Token"  # noqa: S105 - a header name, not a secret
 
 
 def _candidate() -> str:

@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from exam_core.http import build_resolver, created_response, documented, handle, json_response, logger
+from exam_core.http import TOKEN_HEADER, build_resolver, created_response, documented, handle, json_response, logger
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
@@ -28,7 +28,6 @@ from exam_core.runtime import attempt_service
 app = build_resolver()
 
 AttemptId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The attempt's id.")]
-TOKEN_HEADER = "X-Attempt-Token"  # noqa: S105 - a header name, not a secret
 
 
 def _token() -> str | None:

@@ -304,7 +304,7 @@ class Gateway:
             if not token.startswith(self.candidate_prefix) or len(token) <= len(self.candidate_prefix):
                 return self._gateway_error(401, '{"message":"Unauthorized"}')
             sub = token[len(self.candidate_prefix) :]
-            identity.claims = {"sub": sub, "cognito:username": sub, "token_use": "id"}
+            identity.claims = {"sub": sub, "cognito:username": sub, "token_use": "id"}  # nosec B105
         event = self.event(route, path, params, query, headers, body, ip, identity)
         fn = self.template.functions[route.function]
         module = self._module(fn)

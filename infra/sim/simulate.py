@@ -145,7 +145,7 @@ def rates(decision: BoolArray, truth: BoolArray) -> dict[str, float]:
 def draw_forms(bank: Bank, kind: FormKind, count: int, seeds: random.Random, **kwargs: Any) -> list[Form]:
     forms = []
     for _ in range(count):
-        rng = random.Random(seeds.getrandbits(64))  # noqa: S311 (simulation, not security)
+        rng = random.Random(seeds.getrandbits(64))  # noqa: S311 (simulation, not security)  # nosec B311
         forms.append(assemble(bank, kind, rng, **kwargs))
     return forms
 
@@ -671,8 +671,8 @@ def run(seed: int, reports: Path) -> dict[str, Any]:
     bank = Bank.build(blueprint, items)
     scale = blueprint.scale
     for t in (-3.3, -0.123, 0.6, 0.604, 1.005, 4.9):  # the vectorised scale matches the product's
-        assert int(true_scaled(np.array([t]), scale)[0]) == to_scaled(t, scale)
-    seeds = random.Random(seed)  # noqa: S311 (simulation, not security)
+        assert int(true_scaled(np.array([t]), scale)[0]) == to_scaled(t, scale)  # nosec B101
+    seeds = random.Random(seed)  # noqa: S311 (simulation, not security)  # nosec B311
     rng = np.random.default_rng(seed)
 
     full = [FormData.of(bank, f) for f in draw_forms(bank, "full", EQUATING_FORMS, seeds)]

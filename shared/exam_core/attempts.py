@@ -152,7 +152,7 @@ class AttemptService:
         banks: BankCache,
         settings: Settings,
         clock: Callable[[], float] = time.time,
-        rng_factory: Callable[[], random.Random] = lambda: random.Random(secrets.randbits(64)),  # noqa: S311
+        rng_factory: Callable[[], random.Random] = lambda: random.Random(secrets.randbits(64)),  # noqa: S311  # nosec B311
     ) -> None:
         # random.Random is right here: form draws need a fast, seedable PRNG, not a CSPRNG.
         # Tokens and ids come from ``secrets`` / ``uuid4``.

@@ -18,6 +18,7 @@ from exam_core.models.api import ErrorBody, GatewayMessage
 
 logger = Logger(service="exam-scoring-api")
 
+TOKEN_HEADER = "X-Attempt-Token"  # noqa: S105  # nosec B105
 ALLOWED_HEADERS = ["Content-Type", "Authorization", "X-Api-Key", "X-Attempt-Token", "Idempotency-Key"]
 
 _DESCRIPTIONS = {
