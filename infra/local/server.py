@@ -218,6 +218,7 @@ def main() -> None:
     print(f"  OpenAPI {stack.api_url}/openapi.json")
     print(f"  Swagger {stack.api_url}/swagger")
     print("Partner API key (X-Api-Key): demo-partner-key   Admin token (Authorization: Bearer): demo-admin-token")
+    print("Candidate sign-in (Authorization: Bearer): dev:<candidateId>   Embed demo: " + stack.api_url + "/embed/demo")
     print("Press Ctrl+C to stop.", flush=True)
     try:
         threading.Event().wait()
