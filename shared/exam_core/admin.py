@@ -37,9 +37,12 @@ def _offset(token: str | None) -> int:
     if not token:
         return 0
     try:
-        return int(base64.urlsafe_b64decode(token.encode()).decode())
+        offset = int(base64.urlsafe_b64decode(token.encode()).decode())
     except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidInput("nextToken is not one this API gave out", code="invalid_next_token") from None
+        offset = -1
+    if offset < 0:
+        raise InvalidInput("nextToken is not one this API gave out", code="invalid_next_token")
+    return offset
 
 
 class AdminService:

@@ -41,14 +41,26 @@ def _encode(token: str | None) -> str | None:
     return base64.urlsafe_b64encode(token.encode()).decode() if token else None
 
 
-def _decode(token: str | None) -> str | None:
+def _decode(token: str | None, candidate_id: str) -> str | None:
+    """A nextToken this API gave this candidate: the index key of their last item, nothing else."""
     if not token:
         return None
     try:
         raw = base64.urlsafe_b64decode(token.encode()).decode()
-        json.loads(raw)
+        key = json.loads(raw)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidInput("nextToken is not one this API gave out", code="invalid_next_token") from None
+        key = None
+    expected = {"pk": "S", "sk": "S", "candidateId": "S", "startedAt": "N"}
+    valid = (
+        isinstance(key, dict)
+        and set(key) == set(expected)
+        and all(
+            isinstance(key[k], dict) and list(key[k]) == [t] and isinstance(key[k][t], str) for k, t in expected.items()
+        )
+        and key["candidateId"]["S"] == candidate_id
+    )
+    if not valid:
+        raise InvalidInput("nextToken is not one this API gave out", code="invalid_next_token")
     return raw
 
 
@@ -76,7 +88,7 @@ class CandidateService:
 
     def history(self, candidate_id: str, limit: int, next_token: str | None, status: str | None = None) -> History:
         items, nxt = self.store.candidate_attempts(
-            candidate_id, min(limit, PAGE_MAX), _decode(next_token), "submitted" if status == "submitted" else status
+            candidate_id, min(limit, PAGE_MAX), _decode(next_token, candidate_id), status
         )
         entries = []
         for a in items:

@@ -104,6 +104,13 @@ def test_given_many_attempts_then_history_pages_newest_first_without_gaps(api: A
     assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
     assert api.get("/me/attempts?limit=0", headers=_who("pager")).status == 422
     assert api.get("/me/attempts?nextToken=@@@", headers=_who("pager")).status == 422
+    import base64  # found by schemathesis: a token that decodes to JSON but not to an index key was a 500
+
+    for forged in ("50", '{"pk": {"S": "x"}}'):
+        token = base64.urlsafe_b64encode(forged.encode()).decode()
+        assert api.get(f"/me/attempts?nextToken={token}", headers=_who("pager")).status == 422
+    first = api.get("/me/attempts?limit=1", headers=_who("pager")).body["nextToken"]
+    assert api.get(f"/me/attempts?nextToken={first}", headers=_who("someone-else")).status == 422
     assert api.get("/me/attempts?status=lost", headers=_who("pager")).status == 422
 
 
