@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 3000
 
-.PHONY: install run test lint typecheck check-bank browser bench simulate clean
+.PHONY: install run test lint typecheck check-bank browser bench simulate fuzz clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench: install
 
 simulate: install
 	$(BIN)/python -m infra.sim.simulate
+
+fuzz: install
+	$(BIN)/python -m pip install --quiet -c requirements.lock 'schemathesis>=4.3'
+	FUZZ_CASES=$${FUZZ_CASES:-100} $(BIN)/python -m tests.fuzz.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

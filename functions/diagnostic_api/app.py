@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import diagnostic_access
-from exam_core.errors import Forbidden
+from exam_core.errors import Forbidden, InvalidInput
 from exam_core.http import TOKEN_HEADER, build_resolver, created_response, documented, handle, json_response, logger
 from exam_core.models.api import (
     AttemptCreated,
@@ -27,6 +27,7 @@ from exam_core.runtime import attempt_service, partner_service
 
 app = build_resolver()
 
+ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
 AttemptId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The diagnostic's id.")]
 
 
@@ -106,11 +107,21 @@ def review_diagnostic(attemptId: AttemptId) -> Response[str]:
 def partner_summary(
     examId: Annotated[ExamId, Query(description="Exam id")] = "clf-c02",
     from_: Annotated[
-        date | None, Query(alias="from", description="First day (UTC), default 29 days before 'to'")
+        str | None, Query(alias="from", pattern=ISO_DAY, description="First day (UTC), default 29 days before 'to'")
     ] = None,
-    to: Annotated[date | None, Query(description="Last day (UTC), default today")] = None,
+    to: Annotated[str | None, Query(pattern=ISO_DAY, description="Last day (UTC), default today")] = None,
 ) -> PartnerSummary:
-    return partner_service().summary(_partner(), examId, from_, to)
+    return partner_service().summary(_partner(), examId, _day(from_, "from"), _day(to, "to"))
+
+
+def _day(value: str | None, name: str) -> date | None:
+    """A calendar day as YYYY-MM-DD only (pydantic's lax date parsing would take "0" as 1970-01-01)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"'{name}' is not a calendar day", code="invalid_range", details=[{"field": name}]) from None
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)

@@ -59,7 +59,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = dict(self.headers.items())
         reply = self.gateway.handle(
-            self.command, split.path, parse_qs(split.query), headers, body, self.client_address[0]
+            self.command,
+            split.path,
+            parse_qs(split.query, keep_blank_values=True),
+            headers,
+            body,
+            self.client_address[0],
         )
         self._send(reply)
 
