@@ -131,13 +131,11 @@ def summarize(result: Result, record: AttemptRecord | None = None, bank: Bank | 
     return json.dumps(doc, separators=(",", ":"))
 
 
-class RecordWithFinal:
-    @staticmethod
-    def merge(record: AttemptRecord, final: Sequence[StoredResponse]) -> AttemptRecord:
-        """The record as it will be stored: saved responses with the submission's final ones on top."""
-        if not final:
-            return record
-        return AttemptRecord(record.meta, record.form, {**record.responses, **{r.question_id: r for r in final}})
+def with_final(record: AttemptRecord, final: Sequence[StoredResponse]) -> AttemptRecord:
+    """The record as it will be stored: saved responses with the submission's final ones on top."""
+    if not final:
+        return record
+    return AttemptRecord(record.meta, record.form, {**record.responses, **{r.question_id: r for r in final}})
 
 
 def _forbidden() -> Forbidden:
@@ -469,10 +467,10 @@ class AttemptService:
         If another writer got there first, a timed-out finish returns whatever result is stored.
         """
         bank = self.banks.get(record.meta.exam_id)
-        responses = {**record.responses, **{r.question_id: r for r in final}}
+        merged = with_final(record, final)
+        responses = merged.responses
         submitted_at = int(now) if not timed_out or record.meta.expires_at is None else record.meta.expires_at
         result: Result | PracticeResult
-        merged = RecordWithFinal.merge(record, final)
         if record.meta.mode in PRACTICE_MODES:
             result = build_practice_result(
                 bank,

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,17 @@ def start_server(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Po
             return proc, f"http://127.0.0.1:{port}", lines
     proc.kill()
     raise RuntimeError("local server did not start:\n" + "\n".join(lines))
+
+
+@contextmanager
+def running_server(extra_env: dict[str, str] | None = None) -> Iterator[Api]:
+    """A local server of its own (settings that differ from the session server's), stopped afterwards."""
+    proc, base, _ = start_server(extra_env)
+    try:
+        yield Api(base)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 PARTNER_KEYS = "demo-partner-key=demo-partner,second-partner-key=second-partner"

@@ -8,19 +8,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Api, start_server
+from tests.e2e.conftest import Api, running_server
 
 ADMIN = {"Authorization": "Bearer demo-admin-token"}
 
 
 @pytest.fixture(scope="module")
 def admin_api() -> Iterator[Api]:
-    proc, base, _ = start_server({"BANK_REFRESH_SECONDS": "0", "REPORTS_PER_ATTEMPT": "3"})
-    try:
-        yield Api(base)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running_server({"BANK_REFRESH_SECONDS": "0", "REPORTS_PER_ATTEMPT": "3"}) as api:
+        yield api
 
 
 def _all_items(api: Api, **filters: str) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Api, Reply, start_server
+from tests.e2e.conftest import Api, Reply, running_server
 
 EXAM = "clf-c02"
 NOWHERE = "0" * 32  # a well-formed attempt id that no attempt has
@@ -537,12 +537,8 @@ def test_a_string_or_number_flag_is_422(victim: Victim, flag: Any) -> None:
 
 @pytest.fixture(scope="module")
 def short_api() -> Iterator[Api]:
-    proc, base, _ = start_server({"DURATION_OVERRIDE_SECONDS": "2", "SUBMIT_GRACE_SECONDS": "0"})
-    try:
-        yield Api(base)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running_server({"DURATION_OVERRIDE_SECONDS": "2", "SUBMIT_GRACE_SECONDS": "0"}) as api:
+        yield api
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Api, bank_by_stem, start_server
+from tests.e2e.conftest import Api, bank_by_stem, running_server
 
 ADMIN = {"Authorization": "Bearer demo-admin-token"}
 ATTEMPTS = 160
@@ -20,12 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def cal_api() -> Iterator[Api]:
-    proc, base, _ = start_server({"CALIBRATION_MIN_RESPONSES": "20", "BANK_REFRESH_SECONDS": "0"})
-    try:
-        yield Api(base)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running_server({"CALIBRATION_MIN_RESPONSES": "20", "BANK_REFRESH_SECONDS": "0"}) as api:
+        yield api
 
 
 def _bank() -> dict[str, dict[str, Any]]:

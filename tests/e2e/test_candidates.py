@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Api, bank_by_stem, start_server
+from tests.e2e.conftest import Api, bank_by_stem, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -149,12 +149,8 @@ def test_given_five_strong_attempts_then_ready_and_a_weak_domain_keeps_it_false(
 
 @pytest.fixture(scope="module")
 def short_api() -> Iterator[Api]:
-    proc, base, _ = start_server({"DURATION_OVERRIDE_SECONDS": "2", "SUBMIT_GRACE_SECONDS": "0"})
-    try:
-        yield Api(base)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running_server({"DURATION_OVERRIDE_SECONDS": "2", "SUBMIT_GRACE_SECONDS": "0"}) as api:
+        yield api
 
 
 def test_given_a_timed_attempt_that_runs_out_then_it_is_scored_on_what_was_saved(short_api: Api) -> None:
