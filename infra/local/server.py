@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from infra.local import moto_speedups
+from infra.local import faults, moto_speedups
 from infra.local.gateway import Gateway, Reply, Template, create_tables, openapi_document
 from infra.local.streams import StreamPump
 
@@ -98,6 +98,7 @@ class LocalStack:
     gateway: Gateway
     moto: Any | None
     pump: StreamPump
+    faults: faults.FaultInjector | None = None
 
     def stop(self) -> None:
         self.pump.stop()
@@ -184,6 +185,7 @@ def start(
         admin_tokens=_pairs(os.environ.get("LOCAL_ADMIN_TOKENS", DEMO_ADMIN_TOKENS)),
     )
     gateway.load_all()
+    injector = _inject_faults(gateway)
     pump = StreamPump(gateway, endpoint_url, names)
     pump.start()
     _Handler.gateway = gateway
@@ -192,7 +194,22 @@ def start(
     api_url = f"http://{host}:{httpd.server_address[1]}"
     _add_docs(gateway, api_url)
     threading.Thread(target=httpd.serve_forever, name="local-api", daemon=True).start()
-    return LocalStack(endpoint_url, api_url, httpd, gateway, moto, pump)
+    return LocalStack(endpoint_url, api_url, httpd, gateway, moto, pump, injector)
+
+
+def _inject_faults(gateway: Gateway) -> faults.FaultInjector | None:
+    """``LOCAL_DYNAMODB_FAULT_RATE``: fail that share of the functions' DynamoDB calls (see faults.py)."""
+    injector = faults.from_env(os.environ)
+    if injector is None:
+        return None
+    from exam_core import runtime
+
+    injector.install(runtime.store().client)  # the one client every function's store uses
+    headers = {"Content-Type": "application/json"}
+    gateway.extra_routes[("GET", "/_local/faults")] = lambda: Reply(
+        200, headers, json.dumps(injector.snapshot()).encode()
+    )
+    return injector
 
 
 def _add_docs(gateway: Gateway, api_url: str) -> None:
@@ -224,6 +241,10 @@ def main() -> None:
     print(f"  Swagger {stack.api_url}/swagger")
     print("Partner API key (X-Api-Key): demo-partner-key   Admin token (Authorization: Bearer): demo-admin-token")
     print("Candidate sign-in (Authorization: Bearer): dev:<candidateId>   Embed demo: " + stack.api_url + "/embed/demo")
+    if stack.faults is not None:
+        f = stack.faults
+        kinds = ", ".join(f.kinds)
+        print(f"Injecting DynamoDB faults: rate {f.rate}, seed {f.seed}, kinds {kinds}; counts: GET /_local/faults")
     print("Press Ctrl+C to stop.", flush=True)
     try:
         threading.Event().wait()
