@@ -11,9 +11,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from exam_core.attempts import candidate_access
+from exam_core.attempts import FULL, candidate_access
 from exam_core.errors import Forbidden
 from exam_core.http import TOKEN_HEADER, build_resolver, created_response, documented, handle, json_response, logger
+from exam_core.idempotency import IdempotencyKey, start_once
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
@@ -54,8 +55,17 @@ def _candidate() -> str:
     ),
     tags=["candidates"],
 )
-def start_my_attempt(request: Annotated[StartCandidateAttempt, Body()]) -> Any:
-    created = candidate_service().start(_candidate(), request.exam_id, request.mode, request.domain_id, request.size)
+def start_my_attempt(request: Annotated[StartCandidateAttempt, Body()], idempotency_key: IdempotencyKey = None) -> Any:
+    me = _candidate()
+    created = start_once(
+        idempotency_key,
+        route="POST /me/attempts",
+        caller=f"candidate:{me}",
+        body=request,
+        start=lambda: candidate_service().start(me, request.exam_id, request.mode, request.domain_id, request.size),
+        access=FULL,  # reopened with the unsealed token, which proves it
+        context=app.lambda_context,
+    )
     return created_response(created, f"/me/attempts/{created.attempt_id}")
 
 

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import diagnostic_access
 from exam_core.errors import Forbidden, InvalidInput
 from exam_core.http import TOKEN_HEADER, build_resolver, created_response, documented, handle, json_response, logger
+from exam_core.idempotency import IdempotencyKey, start_once
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
@@ -51,6 +52,7 @@ def _token() -> str | None:
         400,
         403,
         404,
+        409,
         422,
         503,
         status=201,
@@ -59,8 +61,19 @@ def _token() -> str | None:
     ),
     tags=["diagnostics"],
 )
-def start_diagnostic(request: Annotated[StartDiagnosticRequest, Body()]) -> Response[Any]:
-    created = attempt_service().start(request.exam_id, "diagnostic", partner_id=_partner())
+def start_diagnostic(
+    request: Annotated[StartDiagnosticRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Any]:
+    partner = _partner()
+    created = start_once(
+        idempotency_key,
+        route="POST /diagnostics",
+        caller=f"partner:{partner}",
+        body=request,
+        start=lambda: attempt_service().start(request.exam_id, "diagnostic", partner_id=partner),
+        access=diagnostic_access(partner),
+        context=app.lambda_context,
+    )
     return created_response(created, f"/diagnostics/{created.attempt_id}")
 
 

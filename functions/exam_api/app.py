@@ -8,7 +8,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from exam_core.attempts import FULL
 from exam_core.http import TOKEN_HEADER, build_resolver, created_response, documented, handle, json_response, logger
+from exam_core.idempotency import IdempotencyKey, start_once
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
@@ -43,12 +45,29 @@ def list_exams() -> ExamList:
     "/attempts",
     summary="Start a full timed attempt",
     responses=documented(
-        AttemptCreated, 400, 404, 422, 503, status=201, description="The attempt with its questions in serving order"
+        AttemptCreated,
+        400,
+        404,
+        409,
+        422,
+        503,
+        status=201,
+        description="The attempt with its questions in serving order",
     ),
     tags=["attempts"],
 )
-def start_attempt(request: Annotated[StartAttemptRequest, Body()]) -> Response[Any]:
-    created = attempt_service().start(request.exam_id, request.mode)
+def start_attempt(
+    request: Annotated[StartAttemptRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Any]:
+    created = start_once(
+        idempotency_key,
+        route="POST /attempts",
+        caller=None,  # an open route: the key alone scopes the retry
+        body=request,
+        start=lambda: attempt_service().start(request.exam_id, request.mode),
+        access=FULL,
+        context=app.lambda_context,
+    )
     return created_response(created, f"/attempts/{created.attempt_id}")
 
 

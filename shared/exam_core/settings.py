@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     stage: str = "local"
     items_table: str = "exam-items"
     attempts_table: str = "exam-attempts"
+    # Idempotency records of the start routes (Idempotency-Key header), and how long a key is remembered.
+    idempotency_table: str = "exam-idempotency"
+    idempotency_ttl_seconds: int = Field(default=3600, ge=60)
     # Comma-separated exam ids served by GET /exams; each needs its blueprint loaded in the items table.
     exam_ids: str = "clf-c02"
     # How long a warm function trusts its cached bank before it checks the bank's version again.

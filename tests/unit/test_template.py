@@ -65,12 +65,32 @@ def _resource_names(statement: dict[str, Any]) -> str:
     return str(statement["Resource"])
 
 
+IDEMPOTENCY_ACTIONS = {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+STARTERS = {"ExamApiFunction", "DiagnosticApiFunction", "CandidateApiFunction"}  # Idempotency-Key routes
+
+
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
 def test_no_function_may_delete_or_use_wildcard_actions(function: str) -> None:
+    """Except on the idempotency table, whose records Powertools deletes when a start fails."""
     for st in _statements(function):
         actions = set(st["Action"])
-        assert "dynamodb:DeleteItem" not in actions and not any(a.endswith("*") for a in actions)
+        assert not any(a.endswith("*") for a in actions)
+        if "dynamodb:DeleteItem" in actions:
+            assert st["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}, (function, st)
     assert "DynamoDBCrudPolicy" not in _templates(function)
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_only_the_start_routes_functions_reach_the_idempotency_table_with_only_what_powertools_needs(
+    function: str,
+) -> None:
+    on_table = [st for st in _statements(function) if "IdempotencyTable" in _resource_names(st)]
+    if function not in STARTERS:
+        assert on_table == []
+        return
+    assert [set(st["Action"]) for st in on_table] == [IDEMPOTENCY_ACTIONS]
+    variables = FUNCTIONS[function]["Properties"]["Environment"]["Variables"]
+    assert variables["IDEMPOTENCY_TABLE"] == {"Ref": "IdempotencyTable"}
 
 
 def test_functions_that_only_read_the_bank_write_only_their_own_key_prefixes() -> None:
