@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 3000
 
-.PHONY: install run test lint typecheck check-bank browser bench simulate fuzz clean
+.PHONY: install run test lint typecheck check-bank browser bench simulate fuzz load clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ simulate: install
 fuzz: install
 	$(BIN)/python -m pip install --quiet -c requirements.lock 'schemathesis>=4.3'
 	FUZZ_CASES=$${FUZZ_CASES:-100} $(BIN)/python -m tests.fuzz.run
+
+# Bounded load on a local server of its own (127.0.0.1), then an audit of the store; reports/load.json.
+load: install
+	$(BIN)/python -m tests.load.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
