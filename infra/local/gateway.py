@@ -53,12 +53,73 @@ class Function:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+@dataclass(frozen=True, slots=True)
+class MethodThrottle:
+    """One ``MethodSettings`` entry's throttle: ``path`` is a template path or ``/*``, ``method`` ``*`` or
+    upper case; ``None`` where the entry does not set that limit."""
+
+    path: str
+    method: str
+    rate: float | None
+    burst: float | None
+
+
+# What API Gateway answers for these gateway response types when the template does not customise them.
+DEFAULT_GATEWAY_RESPONSES = {
+    "THROTTLED": (429, '{"message":"Too Many Requests"}'),
+    "QUOTA_EXCEEDED": (429, '{"message":"Limit Exceeded"}'),
+    "REQUEST_TOO_LARGE": (413, '{"message":"Request Too Long"}'),
+}
+
+
 @dataclass(slots=True)
 class ApiConfig:
     stage: str = "v1"
     cors_headers: dict[str, str] = field(default_factory=dict)
     gateway_headers: dict[str, str] = field(default_factory=dict)
     missing_route: tuple[int, str] | None = None
+    responses: dict[str, tuple[int, dict[str, str], str]] = field(default_factory=dict)
+    throttles: list[MethodThrottle] = field(default_factory=list)
+
+    def response(self, kind: str) -> tuple[int, dict[str, str], str]:
+        """Status, headers and body of a gateway response type: the template's, or API Gateway's default
+        (a customised type replaces DEFAULT_4XX; an uncustomised one inherits its headers)."""
+        status, body = DEFAULT_GATEWAY_RESPONSES[kind]
+        return self.responses.get(kind, (status, self.gateway_headers, body))
+
+    def throttle_for(self, method: str, path: str) -> tuple[float, float]:
+        """Rate and burst of one route: its own method setting, else the stage's ``/*`` ``*`` one, else
+        API Gateway's account defaults (10,000 per second, burst 5,000)."""
+
+        def pick(limit: str, default: float) -> float:
+            for want in ((path, method), (path, "*"), ("/*", method), ("/*", "*")):
+                for t in self.throttles:
+                    value = getattr(t, limit)
+                    if (t.path, t.method) == want and value is not None:
+                        return float(value)
+            return default
+
+        return pick("rate", 10_000.0), pick("burst", 5_000.0)
+
+
+class TokenBucket:
+    """API Gateway's throttle: ``burst`` tokens, refilled at ``rate`` per second; a request takes one."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.tokens = burst
+        self.last = clock()
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            now = self.clock()
+            self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+            self.last = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return True
+            return False
 
 
 def _path_regex(path: str) -> re.Pattern[str]:
@@ -79,8 +140,9 @@ def _unquote(value: Any) -> str:
 
 
 class Template:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, parameters: dict[str, str] | None = None) -> None:
         self.path = path
+        self.parameters = dict(parameters or {})  # like ``sam deploy --parameter-overrides``
         self.root = path.parent
         self.doc: dict[str, Any] = cfn_yaml.loads(path.read_text(encoding="utf-8"))
         self.resources: dict[str, Any] = self.doc.get("Resources", {})
@@ -94,7 +156,29 @@ class Template:
         return {k: v for k, v in self.resources.items() if v.get("Type") == type_name}
 
     def parameter_default(self, name: str) -> Any:
+        if name in self.parameters:
+            return self.parameters[name]
         return self.doc.get("Parameters", {}).get(name, {}).get("Default")
+
+    def _number(self, value: Any) -> float | None:
+        if value is None:
+            return None
+        if isinstance(value, dict) and "Ref" in value:
+            value = self.parameter_default(value["Ref"])
+        return float(value)
+
+    def _throttles(self, settings: list[dict[str, Any]]) -> list[MethodThrottle]:
+        out = []
+        for entry in settings:
+            rate, burst = entry.get("ThrottlingRateLimit"), entry.get("ThrottlingBurstLimit")
+            if rate is None and burst is None:
+                continue
+            raw = str(entry.get("ResourcePath", "/*"))  # "/~1attempts~1{attemptId}": "~1" is an encoded "/"
+            path = raw if raw == "/*" else raw[1:].replace("~1", "/") or "/"
+            out.append(
+                MethodThrottle(path, str(entry.get("HttpMethod", "*")).upper(), self._number(rate), self._number(burst))
+            )
+        return out
 
     def _read(self) -> None:
         apis = self.resources_of("AWS::Serverless::Api")
@@ -118,6 +202,14 @@ class Template:
         if missing:
             body = missing.get("ResponseTemplates", {}).get("application/json", '{"message":"Not Found"}')
             self.api.missing_route = (int(missing.get("StatusCode", 404)), body)
+        for kind, (default_status, default_body) in DEFAULT_GATEWAY_RESPONSES.items():
+            custom = responses.get(kind)
+            if custom:
+                headers = custom.get("ResponseParameters", {}).get("Headers", {})
+                body = custom.get("ResponseTemplates", {}).get("application/json", default_body)
+                status = int(custom.get("StatusCode", default_status))
+                self.api.responses[kind] = (status, {k: _unquote(v) for k, v in headers.items()}, body)
+        self.api.throttles = self._throttles(props.get("MethodSettings", []))
         default_auth = props.get("Auth", {})
         for logical_id, res in self.resources_of("AWS::Serverless::Function").items():
             p = res["Properties"]
@@ -236,8 +328,12 @@ class Gateway:
         api_keys: dict[str, str],
         candidate_prefix: str = "dev:",
         admin_tokens: dict[str, str] | None = None,
+        throttle: bool = False,
     ) -> None:
         self.template = template
+        self.throttle = throttle  # emulate the template's MethodSettings throttles (LOCAL_THROTTLE)
+        self.buckets: dict[tuple[str, str], TokenBucket] = {}
+        self.buckets_lock = threading.Lock()
         self.api_keys = api_keys  # key value -> partner id (the usage plan's key id)
         self.candidate_prefix = candidate_prefix
         self.admin_tokens = admin_tokens or {}
@@ -269,6 +365,21 @@ class Gateway:
         headers = {"Content-Type": "application/json", **self.template.api.gateway_headers}
         return Reply(status, headers, body.encode())
 
+    def gateway_response(self, kind: str) -> Reply:
+        """A gateway response type (THROTTLED, REQUEST_TOO_LARGE, ...) as the template defines it."""
+        status, headers, body = self.template.api.response(kind)
+        return Reply(status, {"Content-Type": "application/json", **headers}, body.encode())
+
+    def _throttled(self, route: Route) -> bool:
+        if not self.throttle:
+            return False
+        key = (route.method, route.path)
+        with self.buckets_lock:
+            bucket = self.buckets.get(key)
+            if bucket is None:
+                bucket = self.buckets[key] = TokenBucket(*self.template.api.throttle_for(*key))
+        return not bucket.take()
+
     def handle(
         self, method: str, raw_path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes, ip: str
     ) -> Reply:
@@ -286,6 +397,8 @@ class Gateway:
             status, text = self.template.api.missing_route or (403, '{"message":"Missing Authentication Token"}')
             return self._gateway_error(status, text)
         route, found = route_params
+        if self._throttled(route):
+            return self.gateway_response("THROTTLED")
         params = found or {}
         lower = {k.lower(): v for k, v in headers.items()}
         identity = Identity()

@@ -20,7 +20,9 @@ from infra.local.streams import StreamPump
 
 ROOT = Path(__file__).resolve().parents[2]
 BANK_DIR = ROOT / "infra" / "bank"
-MAX_BODY_BYTES = 1_000_000  # API Gateway allows 10 MB, Lambda 6 MB; no request here needs more than a few KB
+# API Gateway's own limit (10 MB): larger bodies get its REQUEST_TOO_LARGE response. Smaller ones reach the
+# functions, which refuse anything over MAX_BODY_BYTES (settings; 64 KiB, 2 MiB on admin routes) with 413.
+MAX_BODY_BYTES = 10 * 1024 * 1024
 
 DEMO_PARTNER_KEYS = "demo-partner-key=demo-partner"
 DEMO_ADMIN_TOKENS = "demo-admin-token=demo-admin"
@@ -48,13 +50,8 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
-            self._send(
-                Reply(
-                    413,
-                    {"Content-Type": "application/json", **self.gateway.template.api.gateway_headers},
-                    b'{"error":{"code":"payload_too_large","message":"the request body is too large","details":[]}}',
-                )
-            )
+            self.close_connection = True  # the body is never read
+            self._send(self.gateway.gateway_response("REQUEST_TOO_LARGE"))
             return
         body = self.rfile.read(length) if length else b""
         headers = dict(self.headers.items())
@@ -158,7 +155,8 @@ def start(
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    template = Template(ROOT / "template.yaml")
+    env = {**os.environ, **(env_overrides or {})}
+    template = Template(ROOT / "template.yaml", _pairs(env.get("LOCAL_PARAMETER_OVERRIDES", "")))
 
     import boto3
 
@@ -183,6 +181,7 @@ def start(
         template,
         api_keys=_pairs(os.environ.get("LOCAL_PARTNER_KEYS", DEMO_PARTNER_KEYS)),
         admin_tokens=_pairs(os.environ.get("LOCAL_ADMIN_TOKENS", DEMO_ADMIN_TOKENS)),
+        throttle=os.environ.get("LOCAL_THROTTLE", "").lower() in ("1", "true", "on", "yes"),
     )
     gateway.load_all()
     injector = _inject_faults(gateway)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
@@ -15,6 +16,7 @@ from pydantic import BaseModel
 
 from exam_core.errors import DomainError, Throttled
 from exam_core.models.api import ErrorBody, GatewayMessage
+from exam_core.settings import get_settings
 
 logger = Logger(service="exam-scoring-api")
 
@@ -27,8 +29,10 @@ _DESCRIPTIONS = {
     404: "No such exam or route.",
     415: "The body is not sent as application/json.",
     409: "The attempt's state does not allow this (already submitted, expired, not yet submitted).",
+    413: "The request body is larger than this route accepts (payload_too_large); details give the limit.",
     422: "The request does not match the schema, or its answers do not fit the questions.",
-    429: "Too many requests of this kind; slow down.",
+    429: "Too many requests: API Gateway's throttle for the stage, this route or a partner key, or a per-attempt "
+    "cap (too_many_reports); slow down and retry after the Retry-After header's seconds.",
     503: "The database is busy; retry after the Retry-After header's seconds.",
 }
 
@@ -43,22 +47,21 @@ def documented(
     """OpenAPI ``responses`` for a route: its success model and every error status it can return.
 
     Powertools documents the return annotation only when ``responses`` is absent, and always adds a 422
-    with its own body shape; so each route lists its success model, and 422 is always ours. Routes behind
-    an API key, a Cognito authorizer or IAM also document what API Gateway itself answers
-    (``{"message": ...}``): 401 without a sign-in, 403 for a refused key or signature, 429 when a key's
-    usage plan throttles.
+    with its own body shape; so each route lists its success model, and 422 is always ours. A route that
+    reads a body (it lists 400) can also get 413 (too large) and 415 (not JSON); every route can get 429
+    from API Gateway's throttles, whose gateway response carries the same error body (template.yaml).
+    Routes behind an API key, a Cognito authorizer or IAM also document what API Gateway itself answers
+    (``{"message": ...}``): 401 without a sign-in, 403 for a refused key or signature.
     """
     out: dict[int, Any] = {status: {"description": description, "content": {"application/json": {"model": ok}}}}
-    extra = {415} if 400 in codes else set()  # a route that reads a body can get the wrong content type
-    for code in sorted({*codes, *extra, 422}):
+    extra = {413, 415} if 400 in codes else set()  # a route that reads a body: too large, wrong content type
+    for code in sorted({*codes, *extra, 422, 429}):
         out[code] = {"description": _DESCRIPTIONS[code], "content": {"application/json": {"model": ErrorBody}}}
     gateway: dict[int, str] = {}
     if auth in ("key", "iam", "cognito"):
         gateway[403] = "Refused by API Gateway (missing or unknown API key, missing signature), or by the API."
     if auth == "cognito":
         gateway[401] = "No valid sign-in token (API Gateway's Cognito authorizer)."
-    if auth == "key":
-        gateway[429] = "The partner key's usage plan throttled the request (API Gateway)."
     for code, text in gateway.items():
         model: Any = GatewayMessage if code not in out else ErrorBody | GatewayMessage
         out[code] = {"description": text, "content": {"application/json": {"model": model}}}
@@ -171,9 +174,43 @@ def _json_body_check(event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def body_limit(resource: str) -> int:
+    """The largest body (bytes) a route accepts: operators' routes (IAM) import batches of items."""
+    settings = get_settings()
+    return settings.admin_max_body_bytes if resource.startswith("/admin/") else settings.max_body_bytes
+
+
+def _body_size_check(event: dict[str, Any]) -> dict[str, Any] | None:
+    """413 payload_too_large for a body over the route's limit, before anything parses it (API Gateway
+    passes up to 10 MB; nothing this API takes needs more than a few KB, or about 1 MB for an import)."""
+    body = event.get("body")
+    if not body:
+        return None
+    limit = body_limit(str(event.get("resource") or event.get("path") or ""))
+    size = len(body) if len(body) > limit else len(str(body).encode("utf-8", errors="surrogatepass"))
+    if event.get("isBase64Encoded"):
+        size = size * 3 // 4
+    if size <= limit:
+        return None
+    return {
+        "statusCode": 413,
+        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
+        "body": json.dumps(
+            {
+                "error": {
+                    "code": "payload_too_large",
+                    "message": f"the request body is larger than {limit} bytes",
+                    "details": [{"maxBytes": limit}],
+                }
+            }
+        ),
+        "isBase64Encoded": False,
+    }
+
+
 def handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve an API Gateway event: the one entry point every API function's handler calls."""
-    refused = _json_body_check(event)
+    refused = _body_size_check(event) or _json_body_check(event)
     if refused is not None:
         return refused
     return app.resolve(event, context)

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     diagnostic_retention_days: int = Field(default=400, ge=1)
     # Problem reports one attempt may file (one per question): a bound on abuse, not on honest use.
     reports_per_attempt: int = Field(default=20, ge=1)
+    # Largest request body a function accepts (413 payload_too_large above it; API Gateway itself allows
+    # 10 MB). A full save of 65 answers is about 6 KB; admin routes (IAM) import up to 500 items at once.
+    max_body_bytes: int = Field(default=65_536, ge=1024)
+    admin_max_body_bytes: int = Field(default=2_097_152, ge=1024)
     # Calibration: a pretest item is promoted with this many responses, fit in range, discrimination.
     calibration_min_responses: int = Field(default=200, ge=1)
     calibration_fit_low: float = Field(default=0.7, gt=0)

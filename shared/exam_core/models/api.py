@@ -20,7 +20,13 @@ PracticeMode = Literal["domain", "missed", "unseen"]
 Status = Literal["in_progress", "submitted"]
 AttemptKind = Literal["full", "diagnostic"]
 
-MAX_RESPONSES_PER_REQUEST = 65
+# Input limits (the README's "Input limits" table): every list and free-text string a request may carry
+# is bounded here; a violation is 422 invalid_request. Bodies are bounded by MAX_BODY_BYTES (http.py).
+MAX_RESPONSES_PER_REQUEST = 65  # the longest form has 65 questions
+MAX_SELECTED = 6  # option ids are a-f; the item's own count is checked by the service
+MAX_COMMENT_CHARS = 500  # problem report comments and admin change reasons
+MAX_IMPORT_ITEMS = 500
+MAX_KEY_OPTIONS = 5
 
 
 class ApiModel(BaseModel):
@@ -113,7 +119,7 @@ class StartDiagnosticRequest(RequestModel):
 
 class ResponseIn(RequestModel):
     question_id: QuestionId
-    selected: list[ServedOptionId] = Field(default_factory=list, max_length=6)
+    selected: list[ServedOptionId] = Field(default_factory=list, max_length=MAX_SELECTED)
     flagged: bool = False
 
 
@@ -334,7 +340,7 @@ ReportReason = Literal["wrong_key", "unclear", "outdated", "typo", "other"]
 
 class ProblemReportIn(RequestModel):
     reason: ReportReason
-    comment: str = Field(default="", max_length=500)
+    comment: str = Field(default="", max_length=MAX_COMMENT_CHARS)
 
 
 class ProblemReportOut(ApiModel):
@@ -416,7 +422,7 @@ class AdminItemPage(ApiModel):
 
 class ImportRequest(RequestModel):
     exam_id: ExamId
-    items: list[dict[str, object]] = Field(min_length=1, max_length=500)
+    items: list[dict[str, object]] = Field(min_length=1, max_length=MAX_IMPORT_ITEMS)
 
 
 class ImportResult(ApiModel):
@@ -430,9 +436,9 @@ class ImportResult(ApiModel):
 class ItemPatch(RequestModel):
     exam_id: ExamId = "clf-c02"
     status: Literal["operational", "pretest", "retired"] | None = None
-    key: list[ServedOptionId] | None = Field(default=None, min_length=1, max_length=5)
+    key: list[ServedOptionId] | None = Field(default=None, min_length=1, max_length=MAX_KEY_OPTIONS)
     b: float | None = Field(default=None, ge=-5, le=5)
-    reason: str = Field(default="", max_length=500)
+    reason: str = Field(default="", max_length=MAX_COMMENT_CHARS)
 
 
 class CalibrationItemOut(ApiModel):
