@@ -58,6 +58,7 @@ class Tally:
     only_unacked_checked: int = 0  # questions whose every save was refused: must show nothing
     resumes_checked: int = 0
     submits_repeated: int = 0
+    idempotency_waits: int = 0  # 409 idempotency_in_progress on a keyed start, waited out
 
     def add(self, **counts: int) -> None:
         with self.lock:
@@ -112,12 +113,36 @@ class Paths:
     auth: dict[str, str]
 
 
-def exam_journey(api: Api, paths: Paths, tally: Tally, seed: int, saves: int, final_in_submit: bool) -> None:
+def start_attempt(
+    api: Api, path: str, body: dict[str, Any], headers: dict[str, str], tally: Tally, key: str | None
+) -> Reply:
+    """Start through 503s. With an ``Idempotency-Key`` (what a mobile client sends) every retry reuses it, and a
+    ``409 idempotency_in_progress`` (a failed try whose record could not be cleared yet) is waited out."""
+    if key is not None:
+        headers = {**headers, "Idempotency-Key": key}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        reply = api.post(path, body, headers=headers)
+        kind = check(reply, f"start {path}", tally, conflict_ok=key is not None)
+        if kind == "ok":
+            assert reply.status == 201, reply.raw[:300]
+            return reply
+        if kind == "conflict":
+            assert reply.body["error"]["code"] == "idempotency_in_progress", reply.raw[:300]
+            tally.add(idempotency_waits=1)
+            time.sleep(0.5)
+        else:
+            time.sleep(CLIENT_PAUSE)
+    pytest.fail(f"start {path}: no attempt after 30 s")
+
+
+def exam_journey(
+    api: Api, paths: Paths, tally: Tally, seed: int, saves: int, final_in_submit: bool, keyed: bool
+) -> None:
     """Start, many saves (with retries as a client would), resumes, submit twice, a late save, review."""
     rng = random.Random(seed)
-    start = until_ok(
-        lambda: api.post(paths.start, {"examId": EXAM, "mode": "full"}, headers=paths.auth), "start", tally
-    )
+    key = f"{rng.getrandbits(128):032x}" if keyed else None
+    start = start_attempt(api, paths.start, {"examId": EXAM, "mode": "full"}, paths.auth, tally, key)
     assert start.status == 201, start.raw[:300]
     attempt_id = start.body["attemptId"]
     headers = {**paths.auth, TOKEN_HEADER: start.body["attemptToken"]}
@@ -198,10 +223,11 @@ def exam_journey(api: Api, paths: Paths, tally: Tally, seed: int, saves: int, fi
     )
 
 
-def diagnostic_journey(api: Api, tally: Tally, seed: int) -> None:
+def diagnostic_journey(api: Api, tally: Tally, seed: int, keyed: bool) -> None:
     """Start a diagnostic, submit (a refused submission may be retried with other answers), review."""
     rng = random.Random(seed)
-    start = until_ok(lambda: api.post("/diagnostics", {"examId": EXAM}, headers=KEY), "diagnostic start", tally)
+    key = f"{rng.getrandbits(128):032x}" if keyed else None
+    start = start_attempt(api, "/diagnostics", {"examId": EXAM}, KEY, tally, key)
     headers = {**KEY, TOKEN_HEADER: start.body["attemptToken"]}
     url = f"/diagnostics/{start.body['attemptId']}"
     questions = start.body["questions"]
@@ -254,15 +280,15 @@ def run_journeys(jobs: list[Callable[[], None]]) -> None:
             future.result()
 
 
-def _journeys(api: Api, tally: Tally, saves: int, full: int, diagnostics: int) -> list[Callable[[], None]]:
+def _journeys(api: Api, tally: Tally, saves: int, full: int, diagnostics: int, keyed: bool) -> list[Callable[[], None]]:
     """Full attempts, anonymous and signed in (two functions), some submitting final answers; diagnostics."""
     anon = Paths("/attempts", "/attempts", {})
     jobs: list[Callable[[], None]] = []
     for i in range(full):
         me = Paths("/me/attempts", "/me/attempts", {"Authorization": f"Bearer dev:fault-candidate-{i}"})
         paths = anon if i % 2 == 0 else me
-        jobs.append(lambda p=paths, s=i: exam_journey(api, p, tally, 1000 + s, saves, final_in_submit=s % 3 == 1))
-    jobs += [lambda s=i: diagnostic_journey(api, tally, 2000 + s) for i in range(diagnostics)]
+        jobs.append(lambda p=paths, s=i: exam_journey(api, p, tally, 1000 + s, saves, s % 3 == 1, keyed))
+    jobs += [lambda s=i: diagnostic_journey(api, tally, 2000 + s, keyed) for i in range(diagnostics)]
     return jobs
 
 
@@ -275,19 +301,21 @@ class Run:
     error: BaseException | None
 
 
-# rate -> (seed, saves per full journey, full journeys, diagnostics). 0.2 is the realistic storm; 0.6 makes
-# requests exhaust botocore's retries often, so the 503 path and refused saves are exercised for sure.
-PLANS = {0.2: (20, 40, 4, 3), 0.6: (60, 12, 2, 2)}
+# rate -> (seed, saves per full journey, full journeys, diagnostics, starts with an Idempotency-Key). 0.2 is
+# the realistic storm; 0.6 makes requests exhaust botocore's retries often, so the 503 path and refused saves
+# are exercised for sure (without keys there: a start whose failure also failed to clear its idempotency
+# record blocks that key for the invocation's remaining time, which would only make this test slower).
+PLANS = {0.2: (20, 40, 4, 3, True), 0.6: (60, 12, 2, 2, False)}
 
 
 def _run(rate: float) -> Run:
-    seed, saves, full, diagnostics = PLANS[rate]
+    seed, saves, full, diagnostics, keyed = PLANS[rate]
     tally = Tally()
     with fault_server(rate, seed) as api:
         began = time.monotonic()
         error: BaseException | None = None
         try:
-            run_journeys(_journeys(api, tally, saves, full, diagnostics))
+            run_journeys(_journeys(api, tally, saves, full, diagnostics, keyed))
         except BaseException as exc:  # reported by the test for this rate
             error = exc
         seconds = time.monotonic() - began
