@@ -11,6 +11,13 @@ Because the request is never sent, a write that was not acknowledged never reach
 ``LOCAL_DYNAMODB_FAULT_SEED`` seeds the draws (default 0); ``LOCAL_DYNAMODB_FAULT_KINDS`` narrows the
 kinds (comma-separated names from ``KINDS``). The server counts what it injected and serves the counts
 at ``GET /_local/faults`` (a local route only; the template has no such route).
+
+``LOCAL_DYNAMODB_FAULT_LOST_RESPONSES`` (0 to 1, default 0) is the share of read timeouts that strike
+after the request reached the table, as a real read timeout may: the request is sent, its answer is
+thrown away and the client sees the timeout, so a write can be applied although nobody was told.
+``TransactWriteItems`` is exempt: botocore gives each call a ``ClientRequestToken``, with which DynamoDB
+applies a retried transaction once, and moto does not implement that, so a lost answer there would
+show a moto artefact rather than what AWS does.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from typing import Any
 ENV_RATE = "LOCAL_DYNAMODB_FAULT_RATE"
 ENV_SEED = "LOCAL_DYNAMODB_FAULT_SEED"
 ENV_KINDS = "LOCAL_DYNAMODB_FAULT_KINDS"
+ENV_LOST = "LOCAL_DYNAMODB_FAULT_LOST_RESPONSES"
+_TOKEN_IDEMPOTENT = {"TransactWriteItems"}  # retried with the same ClientRequestToken: applied once by AWS
 
 # kind -> (HTTP status, DynamoDB error type) for faults answered with an error response
 _ERRORS: dict[str, tuple[int, str]] = {
@@ -47,23 +56,30 @@ class _Body:
 
 
 class FaultInjector:
-    """Fails a share ``rate`` of DynamoDB HTTP attempts before they are sent, and counts them."""
+    """Fails a share ``rate`` of DynamoDB HTTP attempts (before they are sent, unless ``lost`` says
+    otherwise for a read timeout), and counts them."""
 
-    def __init__(self, rate: float, seed: int = 0, kinds: tuple[str, ...] = KINDS) -> None:
+    def __init__(self, rate: float, seed: int = 0, kinds: tuple[str, ...] = KINDS, lost: float = 0.0) -> None:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"{ENV_RATE} must be between 0 and 1, not {rate}")
+        if not 0.0 <= lost <= 1.0:
+            raise ValueError(f"{ENV_LOST} must be between 0 and 1, not {lost}")
         unknown = set(kinds) - set(KINDS)
         if unknown or not kinds:
             raise ValueError(f"{ENV_KINDS} takes some of {', '.join(KINDS)}; got {', '.join(kinds) or 'nothing'}")
         self.rate = rate
         self.seed = seed
         self.kinds = kinds
+        self.lost = lost
+        self._session: Any = None  # sends the requests whose answers are lost
         # chooses simulated faults: nothing here is secret
         self._random = random.Random(seed)  # noqa: S311  # nosec B311
         self._lock = threading.Lock()
         self.attempts = 0  # HTTP attempts the client made (retries included)
         self.by_kind: Counter[str] = Counter()
         self.by_operation: Counter[str] = Counter()
+        self.lost_responses = 0  # read timeouts after the request was applied
+        self.real_errors: Counter[str] = Counter()  # transport errors nobody injected (a slow, loaded machine)
 
     @property
     def injected(self) -> int:
@@ -72,6 +88,13 @@ class FaultInjector:
     def install(self, client: Any) -> None:
         """Hook into one botocore DynamoDB client (its own event system: other clients are untouched)."""
         client.meta.events.register("before-send.dynamodb", self.before_send, unique_id="local-fault-injection")
+        client.meta.events.register("needs-retry.dynamodb", self._observe, unique_id="local-fault-observer")
+
+    def _observe(self, caught_exception: BaseException | None = None, **_: Any) -> None:
+        """Count failed attempts that were not injected (never decides about retrying: returns None)."""
+        if caught_exception is not None and not getattr(caught_exception, "injected", False):
+            with self._lock:
+                self.real_errors[type(caught_exception).__name__] += 1
 
     def _draw(self, operation: str) -> str | None:
         with self._lock:
@@ -81,7 +104,17 @@ class FaultInjector:
             kind = self._random.choice(self.kinds)
             self.by_kind[kind] += 1
             self.by_operation[operation] += 1
+            if kind == "read_timeout" and operation not in _TOKEN_IDEMPOTENT and self._random.random() < self.lost:
+                self.lost_responses += 1
+                return "lost_response"
             return kind
+
+    def _send_and_forget(self, request: Any) -> None:
+        from botocore.httpsession import URLLib3Session
+
+        if self._session is None:
+            self._session = URLLib3Session(timeout=10)
+        self._session.send(request)  # applied by the table; the answer never reaches the client
 
     def before_send(self, request: Any, event_name: str = "", **_: Any) -> Any:
         """botocore ``before-send`` handler: ``None`` lets the request go; a response or an exception replaces it."""
@@ -91,16 +124,17 @@ class FaultInjector:
         kind = self._draw(event_name.rsplit(".", 1)[-1])
         if kind is None:
             return None
-        if kind == "read_timeout":
-            raise ReadTimeoutError(endpoint_url=request.url)
-        if kind == "connect_timeout":
-            raise ConnectTimeoutError(endpoint_url=request.url)
+        if kind in ("lost_response", "read_timeout", "connect_timeout"):
+            if kind == "lost_response":
+                self._send_and_forget(request)
+            exc = (ConnectTimeoutError if kind == "connect_timeout" else ReadTimeoutError)(endpoint_url=request.url)
+            setattr(exc, "injected", True)  # noqa: B010  (marks it for _observe)
+            raise exc
         status, error_type = _ERRORS[kind]
         body = json.dumps({"__type": error_type, "message": f"injected fault ({kind})"}).encode()
         headers = HTTPHeaders()
         headers["Content-Type"] = "application/x-amz-json-1.0"
         headers["x-amzn-RequestId"] = "local-fault"
-
         return AWSResponse(request.url, status, headers, _Body(body))
 
     def snapshot(self) -> dict[str, Any]:
@@ -111,6 +145,9 @@ class FaultInjector:
                 "kinds": list(self.kinds),
                 "attempts": self.attempts,
                 "injected": sum(self.by_kind.values()),
+                "lostResponses": self.lost_responses,
+                "lostShare": self.lost,
+                "realErrors": dict(sorted(self.real_errors.items())),
                 "byKind": dict(sorted(self.by_kind.items())),
                 "byOperation": dict(sorted(self.by_operation.items())),
             }
@@ -122,4 +159,4 @@ def from_env(environ: Mapping[str, str]) -> FaultInjector | None:
     if rate == 0:
         return None
     kinds = tuple(k.strip() for k in environ.get(ENV_KINDS, ",".join(KINDS)).split(",") if k.strip())
-    return FaultInjector(rate, int(environ.get(ENV_SEED) or 0), kinds)
+    return FaultInjector(rate, int(environ.get(ENV_SEED) or 0), kinds, float(environ.get(ENV_LOST) or 0))

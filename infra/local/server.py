@@ -243,7 +243,10 @@ def main() -> None:
     if stack.faults is not None:
         f = stack.faults
         kinds = ", ".join(f.kinds)
-        print(f"Injecting DynamoDB faults: rate {f.rate}, seed {f.seed}, kinds {kinds}; counts: GET /_local/faults")
+        print(
+            f"Injecting DynamoDB faults: rate {f.rate}, seed {f.seed}, kinds {kinds}, lost responses {f.lost};"
+            " counts: GET /_local/faults"
+        )
     print("Press Ctrl+C to stop.", flush=True)
     try:
         threading.Event().wait()

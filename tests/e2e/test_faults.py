@@ -10,6 +10,10 @@ Every answer must be 2xx, a 409 where one is expected, or a 503 with ``Retry-Aft
 error body; never a 500. After submission the review must show exactly the last acknowledged value of
 every question (an unacknowledged save changed nothing), and a second submission returns the same
 result. Everything goes through the HTTP API only.
+
+A third server loses responses instead (``LOCAL_DYNAMODB_FAULT_LOST_RESPONSES``: read timeouts after
+the write was applied, as real ones can be). There a refused save may have been stored, so the review
+must show the last acknowledged value or a value sent after it, never an older or unknown one.
 """
 
 from __future__ import annotations
@@ -37,6 +41,48 @@ MAX_TRIES = 40  # a client's patience for one request; at the rates here it is n
 CLIENT_PAUSE = 0.02  # a real client waits Retry-After; the test only needs the retry, not the wait
 
 Answer = tuple[tuple[str, ...], bool]  # (sorted selection, flagged)
+NOTHING: Answer = ((), False)
+
+
+class Ledger:
+    """Every answer one client sent for each question, in order, and whether the API acknowledged it."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[tuple[Answer, bool]]] = {}
+
+    def record(self, responses: list[dict[str, Any]], acked: bool) -> None:
+        for r in responses:
+            self.sent.setdefault(r["questionId"], []).append((_answer(r), acked))
+
+    def acked(self) -> dict[str, Answer]:
+        out = {}
+        for qid, history in self.sent.items():
+            for answer, ok in history:
+                if ok:
+                    out[qid] = answer
+        return out
+
+    def allowed(self, qid: str, strict: bool) -> set[Answer]:
+        """What the server may show: the last acknowledged answer (or nothing); unless ``strict``, also any
+        answer sent after it that was not acknowledged (its write may have landed, its answer lost)."""
+        history = self.sent.get(qid, [])
+        last = max((i for i, (_, ok) in enumerate(history) if ok), default=-1)
+        out = {history[last][0] if last >= 0 else NOTHING}
+        if not strict:
+            out |= {answer for answer, ok in history[last + 1 :] if not ok}
+        return out
+
+    def compare(self, shown: dict[str, Answer], qids: list[str], strict: bool, where: str) -> int:
+        """Assert every question shows an allowed answer; return how many show a refused save's answer."""
+        assert set(shown) <= set(qids), f"{where}: answers for questions never served"
+        landed = 0
+        for qid in qids:
+            got = shown.get(qid, NOTHING)
+            assert got in self.allowed(qid, strict), (
+                f"{where}: question {qid} shows {got}; sent (answer, acknowledged) {self.sent.get(qid, [])}"
+            )
+            landed += got not in self.allowed(qid, True)
+        return landed
 
 
 @dataclass
@@ -58,7 +104,9 @@ class Tally:
     only_unacked_checked: int = 0  # questions whose every save was refused: must show nothing
     resumes_checked: int = 0
     submits_repeated: int = 0
+    refused_but_stored: int = 0  # lost responses: refused saves whose answer the review shows
     idempotency_waits: int = 0  # 409 idempotency_in_progress on a keyed start, waited out
+    start_collisions: int = 0  # 409 attempt_exists on a start (a real, not injected, timeout; moto)
 
     def add(self, **counts: int) -> None:
         with self.lock:
@@ -117,27 +165,33 @@ def start_attempt(
     api: Api, path: str, body: dict[str, Any], headers: dict[str, str], tally: Tally, key: str | None
 ) -> Reply:
     """Start through 503s. With an ``Idempotency-Key`` (what a mobile client sends) every retry reuses it, and a
-    ``409 idempotency_in_progress`` (a failed try whose record could not be cleared yet) is waited out."""
+    ``409 idempotency_in_progress`` (a failed try whose record could not be cleared yet) is waited out.
+
+    ``409 attempt_exists`` ("retry") is retried too: it is what a start gets locally when a DynamoDB answer that
+    was really slow (not injected) timed out after the attempt was written, and botocore's retry of the
+    transaction then found it. DynamoDB itself applies that retry once (botocore's ``ClientRequestToken``);
+    moto does not. The count is reported (see notes/faults.md)."""
     if key is not None:
         headers = {**headers, "Idempotency-Key": key}
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         reply = api.post(path, body, headers=headers)
-        kind = check(reply, f"start {path}", tally, conflict_ok=key is not None)
+        kind = check(reply, f"start {path}", tally, conflict_ok=True)
         if kind == "ok":
             assert reply.status == 201, reply.raw[:300]
             return reply
         if kind == "conflict":
-            assert reply.body["error"]["code"] == "idempotency_in_progress", reply.raw[:300]
-            tally.add(idempotency_waits=1)
-            time.sleep(0.5)
+            code = reply.body["error"]["code"]
+            assert code == "attempt_exists" or (key is not None and code == "idempotency_in_progress"), reply.raw[:300]
+            tally.add(**{"idempotency_waits" if code == "idempotency_in_progress" else "start_collisions": 1})
+            time.sleep(0.5 if code == "idempotency_in_progress" else CLIENT_PAUSE)
         else:
             time.sleep(CLIENT_PAUSE)
     pytest.fail(f"start {path}: no attempt after 30 s")
 
 
 def exam_journey(
-    api: Api, paths: Paths, tally: Tally, seed: int, saves: int, final_in_submit: bool, keyed: bool
+    api: Api, paths: Paths, tally: Tally, seed: int, saves: int, final_in_submit: bool, keyed: bool, strict: bool
 ) -> None:
     """Start, many saves (with retries as a client would), resumes, submit twice, a late save, review."""
     rng = random.Random(seed)
@@ -147,14 +201,13 @@ def exam_journey(
     attempt_id = start.body["attemptId"]
     headers = {**paths.auth, TOKEN_HEADER: start.body["attemptToken"]}
     questions = start.body["questions"]
-    acked: dict[str, Answer] = {}
-    touched: set[str] = set()
+    qids = [q["questionId"] for q in questions]
+    ledger = Ledger()
     url = f"{paths.base}/{attempt_id}"
 
     def resume_matches() -> None:
         now = until_ok(lambda: api.get(url, headers=headers), "resume", tally)
-        seen = {r["questionId"]: _answer(r) for r in now.body["responses"]}
-        assert seen == acked, "the stored answers differ from the acknowledged ones"
+        ledger.compare({r["questionId"]: _answer(r) for r in now.body["responses"]}, qids, strict, "resume")
         tally.add(resumes_checked=1)
 
     for n in range(saves):
@@ -163,12 +216,12 @@ def exam_journey(
             {"questionId": q["questionId"], "selected": _pick(q, rng), "flagged": rng.random() < 0.2} for q in batch
         ]
         for _ in range(MAX_TRIES):
-            touched.update(r["questionId"] for r in payload)
             reply = api.put(f"{url}/responses", {"responses": payload}, headers=headers)
             tally.add(saves_sent=1)
-            if check(reply, "save", tally) == "ok":
+            ok = check(reply, "save", tally) == "ok"
+            ledger.record(payload, ok)
+            if ok:
                 assert reply.body["saved"] == len(payload), reply.body
-                acked.update({r["questionId"]: _answer(r) for r in payload})
                 tally.add(saves_acked=1)
                 break
             tally.add(saves_unacked=1)
@@ -188,11 +241,10 @@ def exam_journey(
     final: list[dict[str, Any]] = []
     if final_in_submit:  # the last answers travel with the submission (all or nothing with it)
         final = [{"questionId": q["questionId"], "selected": _pick(q, rng)} for q in rng.sample(questions, 3)]
-        touched.update(r["questionId"] for r in final)
     body = {"responses": final} if final else None
     first = until_ok(lambda: api.post(f"{url}/submit", body, headers=headers), "submit", tally)
     assert first.status == 200, first.raw[:300]
-    acked.update({r["questionId"]: _answer(r) for r in final})
+    ledger.record(final, True)
     again = until_ok(lambda: api.post(f"{url}/submit", headers=headers), "second submit", tally)
     assert again.body == first.body, "a second submission changed the result"
     tally.add(submits_repeated=1)
@@ -210,20 +262,20 @@ def exam_journey(
 
     review = until_ok(lambda: api.get(f"{url}/review", headers=headers), "review", tally)
     assert review.body["result"] == first.body
+    # answers sent with the submission carry no flag: a question answered there shows flagged false
     shown = {q["questionId"]: (tuple(sorted(q["selected"])), bool(q["flagged"])) for q in review.body["questions"]}
-    assert set(shown) == {q["questionId"] for q in questions}
-    for qid, answer in shown.items():
-        # flagged is kept only through saves; answers sent with the submission carry no flag
-        expected = acked.get(qid, ((), False))
-        assert answer == expected, f"question {qid}: review shows {answer}, last acknowledged {acked.get(qid)}"
+    assert set(shown) == set(qids)
+    landed = ledger.compare(shown, qids, strict, "review")
+    acked = ledger.acked()
     tally.add(
         answers_checked=len(acked),
-        only_unacked_checked=len(touched - set(acked)),
+        only_unacked_checked=len(set(ledger.sent) - set(acked)),
+        refused_but_stored=landed,
         journeys=1,
     )
 
 
-def diagnostic_journey(api: Api, tally: Tally, seed: int, keyed: bool) -> None:
+def diagnostic_journey(api: Api, tally: Tally, seed: int, keyed: bool, strict: bool) -> None:
     """Start a diagnostic, submit (a refused submission may be retried with other answers), review."""
     rng = random.Random(seed)
     key = f"{rng.getrandbits(128):032x}" if keyed else None
@@ -231,8 +283,10 @@ def diagnostic_journey(api: Api, tally: Tally, seed: int, keyed: bool) -> None:
     headers = {**KEY, TOKEN_HEADER: start.body["attemptToken"]}
     url = f"/diagnostics/{start.body['attemptId']}"
     questions = start.body["questions"]
+    tried: list[dict[str, tuple[str, ...]]] = []  # every answer set sent, the acknowledged one last
     for _ in range(MAX_TRIES):
         answers = [{"questionId": q["questionId"], "selected": _pick(q, rng)} for q in questions]
+        tried.append({r["questionId"]: tuple(sorted(r["selected"])) for r in answers})
         first = api.post(f"{url}/submit", {"responses": answers}, headers=headers)
         if check(first, "diagnostic submit", tally) == "ok":
             break
@@ -245,9 +299,10 @@ def diagnostic_journey(api: Api, tally: Tally, seed: int, keyed: bool) -> None:
     )
     assert again.body == first.body
     review = until_ok(lambda: api.get(f"{url}/review", headers=headers), "diagnostic review", tally)
-    sent = {r["questionId"]: tuple(sorted(r["selected"])) for r in answers}
-    assert {q["questionId"]: tuple(sorted(q["selected"])) for q in review.body["questions"]} == sent
-    tally.add(answers_checked=len(sent), submits_repeated=1, journeys=1)
+    shown = {q["questionId"]: tuple(sorted(q["selected"])) for q in review.body["questions"]}
+    # strict: the acknowledged answers; with lost responses an earlier, refused submission may have won
+    assert shown == tried[-1] if strict else shown in tried, (shown, tried)
+    tally.add(answers_checked=len(shown), submits_repeated=1, journeys=1, refused_but_stored=int(shown != tried[-1]))
 
 
 def _drain(stream: Any) -> None:
@@ -255,14 +310,49 @@ def _drain(stream: Any) -> None:
         pass
 
 
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    rate: float
+    seed: int
+    saves: int  # per full journey
+    full: int  # full journeys, alternating anonymous and signed in (two functions)
+    diagnostics: int
+    keyed: bool  # starts send an Idempotency-Key
+    strict: bool  # refused writes never land (faults before sending); otherwise responses may be lost
+    env: dict[str, str] = field(default_factory=dict)
+
+
+PLANS = [
+    # the realistic storm: every kind of fault, one attempt in five
+    Plan("storm", 0.2, 20, 40, 4, 3, keyed=True, strict=True),
+    # requests exhaust botocore's retries often: 503s and refused saves for sure. No keys here: a failed start
+    # whose idempotency record could not be cleared blocks its key for the invocation's time (slow, not wrong)
+    Plan("exhausted", 0.6, 60, 12, 2, 2, keyed=False, strict=True),
+    # read timeouts after the write landed: refused saves may be stored, acknowledged ones must be
+    Plan(
+        "lost responses",
+        0.3,
+        30,
+        20,
+        2,
+        1,
+        keyed=True,
+        strict=False,
+        env={"LOCAL_DYNAMODB_FAULT_KINDS": "read_timeout", "LOCAL_DYNAMODB_FAULT_LOST_RESPONSES": "1"},
+    ),
+]
+
+
 @contextmanager
-def fault_server(rate: float, seed: int) -> Iterator[Api]:
+def fault_server(plan: Plan) -> Iterator[Api]:
     """A local server injecting faults; its output is drained so a chatty log never blocks it."""
     proc, base, lines = start_server(
         {
-            "LOCAL_DYNAMODB_FAULT_RATE": str(rate),
-            "LOCAL_DYNAMODB_FAULT_SEED": str(seed),
+            "LOCAL_DYNAMODB_FAULT_RATE": str(plan.rate),
+            "LOCAL_DYNAMODB_FAULT_SEED": str(plan.seed),
             "LOCAL_PARTNER_KEYS": "demo-partner-key=demo-partner",
+            **plan.env,
         }
     )
     assert any(line.startswith("Injecting DynamoDB faults: rate") for line in lines), lines
@@ -274,73 +364,70 @@ def fault_server(rate: float, seed: int) -> Iterator[Api]:
         proc.wait(timeout=10)
 
 
-def run_journeys(jobs: list[Callable[[], None]]) -> None:
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        for future in [pool.submit(job) for job in jobs]:
-            future.result()
-
-
-def _journeys(api: Api, tally: Tally, saves: int, full: int, diagnostics: int, keyed: bool) -> list[Callable[[], None]]:
-    """Full attempts, anonymous and signed in (two functions), some submitting final answers; diagnostics."""
+def _journeys(api: Api, tally: Tally, plan: Plan) -> list[Callable[[], None]]:
     anon = Paths("/attempts", "/attempts", {})
     jobs: list[Callable[[], None]] = []
-    for i in range(full):
+    for i in range(plan.full):
         me = Paths("/me/attempts", "/me/attempts", {"Authorization": f"Bearer dev:fault-candidate-{i}"})
         paths = anon if i % 2 == 0 else me
-        jobs.append(lambda p=paths, s=i: exam_journey(api, p, tally, 1000 + s, saves, s % 3 == 1, keyed))
-    jobs += [lambda s=i: diagnostic_journey(api, tally, 2000 + s, keyed) for i in range(diagnostics)]
+        final = i % 3 == 1  # some submissions carry final answers
+        jobs.append(
+            lambda p=paths, s=i, f=final: exam_journey(
+                api, p, tally, plan.seed * 100 + s, plan.saves, f, plan.keyed, plan.strict
+            )
+        )
+    jobs += [
+        lambda s=i: diagnostic_journey(api, tally, plan.seed * 100 + 50 + s, plan.keyed, plan.strict)
+        for i in range(plan.diagnostics)
+    ]
     return jobs
 
 
 @dataclass
 class Run:
-    rate: float
+    plan: Plan
     tally: Tally
     faults: dict[str, Any]
     seconds: float
     error: BaseException | None
 
 
-# rate -> (seed, saves per full journey, full journeys, diagnostics, starts with an Idempotency-Key). 0.2 is
-# the realistic storm; 0.6 makes requests exhaust botocore's retries often, so the 503 path and refused saves
-# are exercised for sure (without keys there: a start whose failure also failed to clear its idempotency
-# record blocks that key for the invocation's remaining time, which would only make this test slower).
-PLANS = {0.2: (20, 40, 4, 3, True), 0.6: (60, 12, 2, 2, False)}
-
-
-def _run(rate: float) -> Run:
-    seed, saves, full, diagnostics, keyed = PLANS[rate]
+def _run(plan: Plan) -> Run:
     tally = Tally()
-    with fault_server(rate, seed) as api:
+    with fault_server(plan) as api:
         began = time.monotonic()
         error: BaseException | None = None
+        jobs = _journeys(api, tally, plan)
         try:
-            run_journeys(_journeys(api, tally, saves, full, diagnostics, keyed))
-        except BaseException as exc:  # reported by the test for this rate
+            with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+                for future in [pool.submit(job) for job in jobs]:
+                    future.result()
+        except BaseException as exc:  # reported by this plan's test
             error = exc
         seconds = time.monotonic() - began
         reply = api.get("/_local/faults")
         assert reply.status == 200, reply.raw[:200]
-        return Run(rate, tally, dict(reply.body), seconds, error)
+        return Run(plan, tally, dict(reply.body), seconds, error)
 
 
 @pytest.fixture(scope="module")
-def runs() -> dict[float, Run]:
-    """Both fault rates, each on its own server, at the same time (the journeys mostly wait on backoff)."""
+def runs() -> dict[str, Run]:
+    """Every plan on its own server, all at once (the journeys mostly wait on backoff)."""
     with ThreadPoolExecutor(max_workers=len(PLANS)) as pool:
-        futures = {rate: pool.submit(_run, rate) for rate in PLANS}
-        return {rate: f.result() for rate, f in futures.items()}
+        futures = {plan.name: pool.submit(_run, plan) for plan in PLANS}
+        return {name: f.result() for name, f in futures.items()}
 
 
 def _ok(run: Run) -> Run:
     if run.error is not None:
         raise run.error
     assert not any(500 <= s < 600 and s != 503 for s in run.tally.statuses), run.tally.statuses
+    assert run.tally.journeys == run.plan.full + run.plan.diagnostics == run.tally.submits_repeated
     return run
 
 
-def test_journeys_at_a_20_percent_fault_rate_lose_nothing_acknowledged_and_never_500(runs: dict[float, Run]) -> None:
-    run = _ok(runs[0.2])
+def test_journeys_at_a_20_percent_fault_rate_lose_nothing_acknowledged_and_never_500(runs: dict[str, Run]) -> None:
+    run = _ok(runs["storm"])
     assert run.faults["injected"] > 50, run.faults
     assert set(run.faults["byKind"]) == {
         "provisioned_throughput",
@@ -349,49 +436,71 @@ def test_journeys_at_a_20_percent_fault_rate_lose_nothing_acknowledged_and_never
         "read_timeout",
         "connect_timeout",
     }
-    assert run.tally.journeys == 7 and run.tally.submits_repeated == 7
     assert run.tally.answers_checked > 100 and run.tally.resumes_checked >= 8
 
 
 def test_journeys_at_a_60_percent_fault_rate_get_503s_with_retry_after_and_still_lose_nothing(
-    runs: dict[float, Run],
+    runs: dict[str, Run],
 ) -> None:
-    run = _ok(runs[0.6])
+    run = _ok(runs["exhausted"])
     assert run.tally.statuses[503] > 0 and sum(run.tally.busy.values()) == run.tally.statuses[503]
     assert run.tally.saves_unacked > 0, "no save was refused: the unacknowledged path went untested"
-    assert run.tally.journeys == 4 and run.tally.submits_repeated == 4
+
+
+def test_lost_responses_never_lose_an_acknowledged_answer_nor_resurrect_an_older_one(runs: dict[str, Run]) -> None:
+    run = _ok(runs["lost responses"])
+    assert run.faults["lostResponses"] > 10, run.faults
 
 
 def _row(run: Run) -> str:
     t, f = run.tally, run.faults
     kinds = ", ".join(f"{k} {v}" for k, v in f["byKind"].items())
+    if f["lostResponses"]:
+        kinds += f"; {f['lostResponses']} after the write landed"
+    if f["realErrors"]:
+        kinds += "; not injected: " + ", ".join(f"{k} {v}" for k, v in f["realErrors"].items())
     statuses = ", ".join(f"{s}: {n}" for s, n in sorted(t.statuses.items()))
+    if t.idempotency_waits or t.start_collisions:
+        statuses += (
+            f" (409 on starts: {t.idempotency_waits} idempotency_in_progress, {t.start_collisions} attempt_exists)"
+        )
     busy = ", ".join(f"{k} {v}" for k, v in sorted(t.busy.items())) or "none"
     return (
-        f"| {run.rate} | {t.journeys} | {f['attempts']} | {f['injected']} ({kinds}) | {t.requests} | {statuses} "
-        f"| {t.statuses[503]} ({busy}) | {t.saves_sent} / {t.saves_acked} / {t.saves_unacked} "
-        f"| {t.retried_same} / {t.retried_changed} / {t.abandoned} | {t.answers_checked} | {t.only_unacked_checked} "
-        f"| {t.resumes_checked} | {run.seconds:.1f} s |"
+        f"| {run.plan.name} | {run.plan.rate} | {t.journeys} | {f['attempts']} | {f['injected']} ({kinds}) "
+        f"| {t.requests} | {statuses} | {t.statuses[503]} ({busy}) | {t.saves_sent} / {t.saves_acked} / "
+        f"{t.saves_unacked} | {t.retried_same} / {t.retried_changed} / {t.abandoned} | {t.answers_checked} "
+        f"| {t.only_unacked_checked} | {t.refused_but_stored} | {t.resumes_checked} | {run.seconds:.1f} s |"
     )
 
 
-def test_write_the_hardening_report(runs: dict[float, Run]) -> None:
+def test_write_the_hardening_report(runs: dict[str, Run]) -> None:
     for run in runs.values():
         _ok(run)
     body = (
         "Full journeys (start, saves, resumes, submit, a second submit, a late save, review; full attempts anonymous "
-        "and signed in, and diagnostics) against the local server with `LOCAL_DYNAMODB_FAULT_RATE`: that share of the "
-        "functions' DynamoDB HTTP attempts fails before it is sent (throttles, internal errors, read and connect "
-        "timeouts), botocore retries (standard mode, 3 attempts), and past the retries the API answers 503 with "
-        "`Retry-After`. Clients retry a refused save with the same or a changed answer, or give up on it.\n\n"
-        "| Fault rate | Journeys | DynamoDB attempts | Faults injected | HTTP requests | Statuses | 503s (codes) "
-        "| Saves sent / acknowledged / refused | Refused saves retried same / changed / abandoned "
-        "| Acknowledged answers checked in the review | Questions with only refused saves (shown empty) "
-        "| Resumes matching the acknowledged answers | Time |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
-        + "\n".join(_row(runs[rate]) for rate in sorted(runs))
-        + "\n\nEvery response was 2xx, 409 only for a save after submission, or 503 with `Retry-After` and the JSON "
-        "error body: no 500. Every acknowledged answer (the last per question) was what the review showed, nothing "
-        "refused was stored, and each second submission returned the identical result."
+        "and signed in, and diagnostics) against local servers with `LOCAL_DYNAMODB_FAULT_RATE`: that share of the "
+        "functions' DynamoDB HTTP attempts fails (throttles, internal errors, read and connect timeouts), botocore "
+        "retries (standard mode, 3 attempts), and past the retries the API answers 503 with `Retry-After`. Faults "
+        "strike before the request is sent, except in the *lost responses* run, where every fault is a read timeout "
+        "after the write was applied. Clients retry a refused save with the same or a changed answer, or give up "
+        "on it; starts in the *storm* and *lost responses* runs carry an `Idempotency-Key`.\n\n"
+        "| Run | Fault rate | Journeys | DynamoDB attempts | Faults injected | HTTP requests | Statuses "
+        "| 503s (codes) | Saves sent / acknowledged / refused | Refused saves retried same / changed / abandoned "
+        "| Acknowledged answers checked in the review | Questions with only refused saves "
+        "| Refused answers stored anyway | Resumes checked | Time |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        + "\n".join(_row(runs[plan.name]) for plan in PLANS)
+        + "\n\n"
+        + " ".join(
+            [
+                "Every response was 2xx, 409 only for a save after submission or on a start",
+                "(`idempotency_in_progress` on a keyed start, waited out; `attempt_exists` when a real,",
+                "not injected, timeout struck after a start was written, which DynamoDB's `ClientRequestToken`",
+                "would absorb and moto does not), or 503 with `Retry-After` and the JSON error body: no 500.",
+                "With faults before sending, every question in the review showed exactly its last acknowledged",
+                "answer and nothing refused was stored; with lost responses, each showed its last acknowledged",
+                "answer or one sent after it. Each second submission returned the identical result.",
+            ]
+        )
     )
     update_section("faults", "Fault injection (make test)", body)
