@@ -173,3 +173,17 @@ def test_seal_round_trips_any_token_and_depends_on_the_key(token: str) -> None:
     assert token not in sealed
     assert unseal("k" * 16, attempt_id, sealed) == token
     assert seal("k" * 16, uuid.uuid4().hex, token) != sealed  # the keystream is per attempt
+
+
+def test_given_a_key_then_a_start_costs_two_more_calls_and_a_replay_two_calls(wired: Any) -> None:
+    _start(uuid.uuid4().hex)  # warms the bank cache
+    calls: list[str] = []
+    runtime.store().client.meta.events.register(
+        "before-call.dynamodb.*", lambda event_name, **_: calls.append(event_name.rsplit(".", 1)[-1])
+    )
+    key = uuid.uuid4().hex
+    _start(key)
+    assert calls == ["PutItem", "TransactWriteItems", "UpdateItem"]  # in progress, the attempt, completed
+    calls.clear()
+    _start(key)
+    assert calls == ["PutItem", "Query"]  # the refused put returns the record; the attempt is read back
