@@ -181,6 +181,8 @@ class Ledger:
     refused: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # writes refused after submission
     results: list[dict[str, Any]] = field(default_factory=list)  # every 200 answer to a submit
     journey_review: dict[str, Any] | None = None
+    saves: int = 0  # saves answered 200
+    resumes: int = 0  # resume reads answered 200
     resume_mismatches: int = 0  # questions whose resumed state differed from the acknowledged saves
     save_mismatches: int = 0  # save answers whose saved/answeredCount disagreed with the client's count
     finished: bool = False
@@ -286,6 +288,7 @@ def full_journey(run: Run, index: int) -> None:
             batch.append(_changed(rng, ledger, q, True))  # a changed mind, sometimes a cleared answer
         status, reply = run.call(SAVE, "PUT", base + "/responses", {"responses": batch}, ledger.headers())
         if status == 200:
+            ledger.saves += 1
             ledger.apply(batch)
             if reply.get("saved") != len(batch) or reply.get("answeredCount") != ledger.answered():
                 ledger.save_mismatches += 1
@@ -294,6 +297,7 @@ def full_journey(run: Run, index: int) -> None:
         if n == len(chunks) // 2:
             status, reply = run.call(RESUME, "GET", base, headers=ledger.headers())
             if status == 200:
+                ledger.resumes += 1
                 seen = _state(reply["responses"])
                 ledger.resume_mismatches += len(
                     [q for q in _differences(ledger.acked, seen) if q not in ledger.uncertain]
@@ -503,7 +507,9 @@ def audit(ledgers: list[Ledger], client: Client, endpoint: str, table: str, days
 
     for led in ledgers:
         counts["journeys_finished"] += led.finished
+        counts["saves_acknowledged"] += led.saves
         counts["save_answers_disagreeing"] += led.save_mismatches
+        counts["resume_reads"] += led.resumes
         counts["resume_reads_disagreeing"] += led.resume_mismatches
         problems.add("save_answer_disagrees_with_client", led.attempt_id, led.save_mismatches)
         problems.add("resume_disagrees_with_acknowledged_saves", led.attempt_id, led.resume_mismatches)
@@ -676,13 +682,89 @@ def summarise(cfg: Config, run: Run, seconds: float, audited: dict[str, Any]) ->
         "routes": {route: _route_stats(routes[route]) for route in sorted(routes)},
         "errors": error_count,
         "error_kinds": dict(error_kinds),
-        "error_examples": [f"{s.route} -> {s.status} at {s.at:.2f} s: {s.detail}" for s in errors[:EXAMPLES]],
+        "error_examples": [
+            f"{s.route} -> {s.status} at {s.at:.2f} s after {s.seconds * 1000:.0f} ms: {s.detail}"
+            for s in errors[:EXAMPLES]
+        ],
         "journey_crashes": run.crashes[:EXAMPLES],
         "journeys_unfinished": unfinished,
         "timed_out": run.stop.is_set(),
         "audit": audited,
         "accepted": accepted,
     }
+
+
+def checks_table(audited: dict[str, Any]) -> list[str]:
+    """The audit's checks, each with what the clients saw against what the API and the store show."""
+    c, p = audited["counts"], audited["problems"]
+
+    def n(*kinds: str) -> int:
+        return sum(p.get(k, 0) for k in kinds)
+
+    partners = ", ".join(
+        f"{pid} {c.get(f'partner_{pid}_started', '?')}/{c.get(f'partner_{pid}_submitted', '?')}"
+        for pid in PARTNERS.values()
+    )
+    rows = [
+        (
+            "Attempts: store = 201s seen",
+            f"{c['attempts_created_seen_by_clients']} created (201)",
+            f"{c['store_attempts']} `META` items",
+            n("attempt_lost", "attempt_unknown_to_clients", "attempt_id_seen_twice"),
+        ),
+        (
+            "Scored exactly once",
+            f"{c.get('attempts_submitted_seen_by_clients', 0)} submitted, {c.get('submits_acknowledged', 0)} submits",
+            f"{c['store_results']} stored results, {c.get('stored_results_compared', 0)} scores equal to the client's",
+            n("result_missing_in_store", "result_without_acknowledged_submit", "stored_result_differs"),
+        ),
+        (
+            "A second submit returns the same result",
+            f"{c.get('repeat_submits_compared', 0)} repeats",
+            "identical bodies; the review shows the same result",
+            n("repeat_submit_differs", "review_result_differs_from_submit"),
+        ),
+        (
+            "Acknowledged answers = review (last write wins)",
+            f"{c.get('acknowledged_answers_checked', 0)} answers and flags",
+            f"{c.get('reviews_read', 0)} reviews, {c.get('questions_reviewed', 0)} questions",
+            n(
+                "response_lost_or_changed",
+                "flag_lost_or_changed",
+                "question_missing_in_review",
+                "question_duplicated_in_review",
+                "question_unknown_in_review",
+                "review_unavailable",
+            ),
+        ),
+        (
+            "Never-answered questions stay blank",
+            f"{c.get('unanswered_questions_checked', 0)} questions",
+            "blank in the review",
+            "(in the row above)",
+        ),
+        (
+            "Refused late saves never stored",
+            f"{c.get('refused_writes_checked', 0)} refused (409)",
+            "not in the review",
+            n("refused_write_visible"),
+        ),
+        (
+            "Resume shows the saves acknowledged so far",
+            f"{c.get('resume_reads', 0)} resumes half way, {c.get('saves_acknowledged', 0)} saves",
+            "`GET /attempts/{id}` responses; each save's `saved` and `answeredCount`",
+            n("resume_disagrees_with_acknowledged_saves", "save_answer_disagrees_with_client"),
+        ),
+        (
+            "Partner summaries (started/submitted)",
+            f"{c.get('diagnostics_created', 0)} diagnostics",
+            partners,
+            n("partner_summary_differs", "partner_summary_unavailable"),
+        ),
+    ]
+    out = ["| Check | Clients saw | API and store show | Problems |", "|---|---|---|---:|"]
+    out += [f"| {a} | {b} | {d} | {e} |" for a, b, d, e in rows]
+    return out
 
 
 def markdown(summary: dict[str, Any]) -> str:
@@ -711,6 +793,7 @@ def markdown(summary: dict[str, Any]) -> str:
             f"| {statuses} | {st.get('errors')} |"
         )
     lines += ["", "The only non-2xx expected: the late save after submission, `409 attempt_submitted`.", ""]
+    lines += [*checks_table(audited), "", "<details><summary>Every audit count</summary>", ""]
     lines += ["| Audit count | Value |", "|---|---:|"]
     lines += [f"| {k.replace('_', ' ')} | {v} |" for k, v in audited["counts"].items()]
     lines += [
@@ -719,6 +802,7 @@ def markdown(summary: dict[str, Any]) -> str:
         + ", ".join(f"`{k}` {v}" for k, v in audited["store_items_by_sort_key_prefix"].items())
         + ".",
     ]
+    lines += ["", "</details>"]
     if audited["problems"]:
         lines += ["", "| Problem | Count | First example |", "|---|---:|---|"]
         for kind, n in audited["problems"].items():
