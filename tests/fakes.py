@@ -9,7 +9,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from exam_core.errors import AlreadyExists, StaleWrite
-from exam_core.models.records import AttemptMeta, AttemptRecord, Completion, Form, IndexedAttempt, StoredResponse
+from exam_core.models.records import (
+    AttemptMeta,
+    AttemptRecord,
+    Completion,
+    Form,
+    IndexedAttempt,
+    SaveGuard,
+    StoredResponse,
+)
 from exam_core.store import StoredBank
 
 
@@ -55,21 +63,32 @@ class InMemoryStore:
             return AttemptRecord(copy.copy(rec.meta), rec.form, {k: copy.copy(v) for k, v in rec.responses.items()})
 
     def save_responses(
-        self, attempt_id: str, token_hash: str, responses: Sequence[StoredResponse], not_expired_at: int
-    ) -> None:
+        self, attempt_id: str, guard: SaveGuard, responses: Sequence[StoredResponse]
+    ) -> tuple[AttemptMeta, dict[str, StoredResponse]]:
+        """The same condition DynamoStore puts on its one UpdateItem, then the same merge."""
         self.calls.append("save_responses")
+        g = guard
         with self._lock:
             rec = self.attempts.get(attempt_id)
+            m = rec.meta if rec else None
+            served = {q.question_id for q in rec.form.questions} if rec else set()
             if (
-                rec is None
-                or rec.meta.token_hash != token_hash
-                or rec.meta.status != "in_progress"
-                or (rec.meta.expires_at is not None and rec.meta.expires_at < not_expired_at)
+                m is None
+                or m.status != "in_progress"
+                or (m.expires_at is not None and m.expires_at < g.not_expired_at)
+                or (m.ttl is not None and m.ttl < g.now)
+                or (g.token_hash is not None and m.token_hash != g.token_hash)
+                or (g.candidate_id is not None and m.candidate_id != g.candidate_id)
+                or (g.partner_id is not None and m.partner_id != g.partner_id)
+                or m.mode not in g.modes
+                or any(r.question_id not in served for r in responses)
             ):
                 raise StaleWrite("save_responses")
+            assert rec is not None
             rec.meta.rev += 1
             for r in responses:
                 rec.responses[r.question_id] = copy.deepcopy(r)
+            return copy.copy(rec.meta), {k: copy.copy(v) for k, v in rec.responses.items()}
 
     def finish_attempt(self, attempt_id: str, expected_rev: int, completion: Completion) -> None:
         self.calls.append("finish_attempt")
@@ -88,7 +107,7 @@ class InMemoryStore:
             for r in completion.final:
                 rec.responses[r.question_id] = copy.deepcopy(r)
 
-    def claim_attempt(self, attempt_id: str, token_hash: str, candidate_id: str, response_ids: Sequence[str]) -> None:
+    def claim_attempt(self, attempt_id: str, token_hash: str, candidate_id: str) -> None:
         self.calls.append("claim_attempt")
         with self._lock:
             rec = self.attempts.get(attempt_id)

@@ -122,10 +122,11 @@ def practice_form(items: list[Item], rng: random.Random) -> Form:
 
 def _question(item: Item, scored: bool, rng: random.Random, taken: set[str]) -> FormQuestion:
     """A served question: an opaque id unique in the form, and the item's options in a shuffled order."""
-    qid = f"q{rng.getrandbits(40):010x}"
-    while qid in taken:
-        qid = f"q{rng.getrandbits(40):010x}"
-    taken.add(qid)
     order = [o.id for o in item.options]
+    shape = f"{len(order):x}{item.select_count:x}"  # see records.question_shape
+    qid = f"q{rng.getrandbits(32):08x}{shape}"
+    while qid in taken:
+        qid = f"q{rng.getrandbits(32):08x}{shape}"
+    taken.add(qid)
     rng.shuffle(order)
     return FormQuestion(qid, item.id, "".join(order), scored)

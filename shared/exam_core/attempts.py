@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from pydantic import TypeAdapter
 
@@ -51,7 +52,15 @@ from exam_core.models.api import (
     TaskStatementOut,
 )
 from exam_core.models.bank import FormKind, Item
-from exam_core.models.records import AttemptMeta, AttemptRecord, Completion, Form, StoredResponse
+from exam_core.models.records import (
+    AttemptMeta,
+    AttemptRecord,
+    Completion,
+    Form,
+    SaveGuard,
+    StoredResponse,
+    question_shape,
+)
 from exam_core.results import build_practice_result, build_result, grade, is_correct
 from exam_core.settings import Settings
 from exam_core.store import Store
@@ -90,7 +99,8 @@ def diagnostic_access(partner_id: str) -> Access:
 
 
 def candidate_access(candidate_id: str) -> Access:
-    return Access(FULL.modes, None, candidate_id)
+    # A claimed diagnostic is the candidate's too: listed in their history, opened by ownership.
+    return Access(FULL.modes | {"diagnostic"}, None, candidate_id)
 
 
 def parse_result(meta: AttemptMeta) -> Result | PracticeResult | None:
@@ -297,7 +307,7 @@ class AttemptService:
         """
         if access.candidate_id is not None:
             owned = self.store.load_attempt(attempt_id)
-            if owned is None or owned.meta.candidate_id != access.candidate_id or owned.meta.mode == "diagnostic":
+            if owned is None or owned.meta.candidate_id != access.candidate_id or owned.meta.mode not in access.modes:
                 raise NotFound("you have no attempt with this id", code="attempt_not_found")
             return owned
         if not token:
@@ -362,28 +372,34 @@ class AttemptService:
 
     # ------------------------------------------------------------ save
 
-    def _validate(self, bank: Bank, form: Form, responses: Sequence[ResponseIn], now: int) -> list[StoredResponse]:
+    @staticmethod
+    def _validate(responses: Sequence[ResponseIn], now: int, form: Form | None = None) -> list[StoredResponse]:
+        """Check responses against the shape their question ids carry (and, given a form, membership).
+
+        A save validates without reading the attempt: option count and select count ride in the
+        question id, and the store's conditional write refuses ids the attempt did not serve.
+        """
         problems: list[dict[str, object]] = []
         latest: dict[str, StoredResponse] = {}
         for n, r in enumerate(responses):
-            q = form.question(r.question_id)
-            if q is None:
+            shape = question_shape(r.question_id)
+            if shape is None or (form is not None and form.question(r.question_id) is None):
                 problems.append({"index": n, "questionId": r.question_id, "code": "unknown_question"})
                 continue
-            item = bank.items[q.item_id]
-            valid = {chr(ord("a") + i) for i in range(len(q.order))}
+            options, select_count = shape
+            valid = SERVED_IDS[:options]
             bad = [s for s in r.selected if s not in valid]
             if bad:
                 problems.append({"index": n, "questionId": r.question_id, "code": "unknown_option", "options": bad})
             if len(set(r.selected)) != len(r.selected):
                 problems.append({"index": n, "questionId": r.question_id, "code": "duplicate_option"})
-            if len(set(r.selected)) > item.select_count:
+            if len(set(r.selected)) > select_count:
                 problems.append(
                     {
                         "index": n,
                         "questionId": r.question_id,
                         "code": "too_many_selections",
-                        "selectCount": item.select_count,
+                        "selectCount": select_count,
                     }
                 )
             latest[r.question_id] = StoredResponse(r.question_id, sorted(set(r.selected)), r.flagged, now)
@@ -398,27 +414,44 @@ class AttemptService:
     def save(
         self, attempt_id: str, token: str | None, responses: Sequence[ResponseIn], access: Access = FULL
     ) -> SaveResult:
-        record = self._load(attempt_id, token, access)
+        """One conditional write, no read: the store checks token, status, clock and question ids.
+
+        Only when that write is refused does the attempt get read, to say why (403/404, 409 or 422).
+        """
+        if access.candidate_id is None and not token:
+            raise _forbidden()
         now = self.clock()
-        self._ensure_open(record, now)
-        bank = self.banks.get(record.meta.exam_id)
-        stored = self._validate(bank, record.form, responses, int(now))
         try:
-            self.store.save_responses(
-                attempt_id, record.meta.token_hash, stored, int(now) - self.settings.submit_grace_seconds
-            )
+            stored = self._validate(responses, int(now))
+        except InvalidInput:
+            # Access and status come first (403/404, then 409), as if the attempt had been read: a read
+            # is spent only on refused input.
+            self._refused(attempt_id, token, access, responses)
+        guard = SaveGuard(
+            token_hash=None if access.candidate_id is not None else hash_token(token or ""),
+            candidate_id=access.candidate_id,
+            modes=access.modes,
+            partner_id=access.partner_id,
+            now=int(now),
+            not_expired_at=int(now) - self.settings.submit_grace_seconds,
+        )
+        try:
+            meta, saved = self.store.save_responses(attempt_id, guard, stored)
         except StaleWrite:
-            # Submitted or expired between our read and our write: report it; nothing was written.
-            latest = self._load(attempt_id, token, access)
-            self._ensure_open(latest, self.clock())
-            raise Conflict("the attempt changed while saving; retry", code="attempt_busy") from None
-        merged = {**record.responses, **{r.question_id: r for r in stored}}
+            self._refused(attempt_id, token, access, responses)
         return SaveResult(
             attempt_id=attempt_id,
             saved=len(stored),
-            answered_count=sum(1 for r in merged.values() if r.selected),
-            remaining_seconds=self._remaining(record.meta, now),
+            answered_count=sum(1 for r in saved.values() if r.selected),
+            remaining_seconds=self._remaining(meta, now),
         )
+
+    def _refused(self, attempt_id: str, token: str | None, access: Access, responses: Sequence[ResponseIn]) -> NoReturn:
+        """Why the store refused a save, read after the fact; nothing was written."""
+        record = self._load(attempt_id, token, access)  # 403 / 404 for token, owner, route, partner, TTL
+        self._ensure_open(record, self.clock())  # 409 submitted / expired (and scores a timed-out attempt)
+        self._validate(responses, int(self.clock()), record.form)  # 422 for ids this attempt never served
+        raise Conflict("the attempt changed while saving; retry", code="attempt_busy")
 
     def _ensure_open(self, record: AttemptRecord, now: float) -> None:
         if record.meta.status != "in_progress":
@@ -452,7 +485,7 @@ class AttemptService:
                 return result
             final: list[StoredResponse] = []
             if responses:
-                final = self._validate(self.banks.get(record.meta.exam_id), record.form, responses, int(now))
+                final = self._validate(responses, int(now), record.form)
             try:
                 return self._finish(record, now, timed_out=False, final=final)
             except StaleWrite:

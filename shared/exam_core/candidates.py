@@ -81,7 +81,7 @@ class CandidateService:
         if record.meta.candidate_id is not None:
             raise Conflict("this diagnostic belongs to another account", code="attempt_claimed")
         try:
-            self.store.claim_attempt(attempt_id, hash_token(token or ""), candidate_id, list(record.responses))
+            self.store.claim_attempt(attempt_id, hash_token(token or ""), candidate_id)
         except StaleWrite:
             raise Conflict("this diagnostic was claimed by another account", code="attempt_claimed") from None
         return ClaimResult(attempt_id=attempt_id, mode=record.meta.mode, claimed=True)

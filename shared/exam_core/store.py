@@ -1,13 +1,15 @@
 """The one module that talks to DynamoDB. Everything above it sees domain records and domain errors.
 
 Items table (pk = exam id):      sk ``META`` (blueprint, bank version) and ``ITEM#<id>`` (one item).
-Attempts table (pk = attempt id): sk ``META`` (status, token hash, clock, revision, result),
-``FORM`` (served form and conversion table, written once) and ``R#<questionId>`` (one response each).
+Attempts table (pk = attempt id): sk ``META`` (status, token hash, clock, revision, result, the set
+of served question ids ``qs`` and the saved responses ``rs``, a map of question id to
+``"<selected>|<flagged>|<savedAt>"``) and ``FORM`` (served form and conversion table, written once).
 
 Access patterns, in DynamoDB calls: load a bank 1 query; start an attempt 1 transaction (META+FORM);
-read an attempt 1 query; save responses 1 transaction (conditional META revision bump + the
-responses); submit = that read + 1 conditional update of META on the revision it read, so two
-submissions, or a save racing a submission, can never both win.
+read an attempt 1 query; save responses 1 conditional UpdateItem of META that sets only the saved
+questions' entries of ``rs`` (so two devices saving different questions never overwrite each other)
+and bumps the revision; submit = that read + 1 conditional update of META on the revision it read,
+so two submissions, or a save racing a submission, can never both win.
 """
 
 from __future__ import annotations
@@ -18,7 +20,15 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from exam_core.errors import AlreadyExists, StaleWrite, Throttled
-from exam_core.models.records import AttemptMeta, AttemptRecord, Completion, Form, IndexedAttempt, StoredResponse
+from exam_core.models.records import (
+    AttemptMeta,
+    AttemptRecord,
+    Completion,
+    Form,
+    IndexedAttempt,
+    SaveGuard,
+    StoredResponse,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -57,12 +67,10 @@ class Store(Protocol):
     def create_attempt(self, meta: AttemptMeta, form: Form) -> None: ...
     def load_attempt(self, attempt_id: str) -> AttemptRecord | None: ...
     def save_responses(
-        self, attempt_id: str, token_hash: str, responses: Sequence[StoredResponse], not_expired_at: int
-    ) -> None: ...
+        self, attempt_id: str, guard: SaveGuard, responses: Sequence[StoredResponse]
+    ) -> tuple[AttemptMeta, dict[str, StoredResponse]]: ...
     def finish_attempt(self, attempt_id: str, expected_rev: int, completion: Completion) -> None: ...
-    def claim_attempt(
-        self, attempt_id: str, token_hash: str, candidate_id: str, response_ids: Sequence[str]
-    ) -> None: ...
+    def claim_attempt(self, attempt_id: str, token_hash: str, candidate_id: str) -> None: ...
     def partner_attempts(
         self, partner_id: str, start: int, end: int, limit: int
     ) -> tuple[list[IndexedAttempt], bool]: ...
@@ -166,17 +174,26 @@ def _meta_from(item: dict[str, Any]) -> AttemptMeta:
     )
 
 
-def _response_item(attempt_id: str, r: StoredResponse, ttl: int | None = None) -> dict[str, Any]:
-    item = {
-        "pk": _s(attempt_id),
-        "sk": _s(f"R#{r.question_id}"),
-        "sel": _s("".join(r.selected)),
-        "fl": {"BOOL": r.flagged},
-        "at": _n(r.saved_at),
-    }
-    if ttl is not None:
-        item["ttl"] = _n(ttl)
-    return item
+def _response_value(r: StoredResponse) -> dict[str, str]:
+    return _s(f"{''.join(r.selected)}|{int(r.flagged)}|{r.saved_at}")
+
+
+def _responses_from(item: dict[str, Any]) -> dict[str, StoredResponse]:
+    out: dict[str, StoredResponse] = {}
+    for qid, value in item.get("rs", {}).get("M", {}).items():
+        selected, flagged, saved_at = value["S"].split("|")
+        out[qid] = StoredResponse(qid, list(selected), flagged == "1", int(saved_at))
+    return out
+
+
+def _set_responses(responses: Sequence[StoredResponse], names: dict[str, str], values: dict[str, Any]) -> list[str]:
+    """``rs.#rN = :rN`` clauses for each response (names and values added to the expression maps)."""
+    clauses = []
+    for i, r in enumerate(responses):
+        names[f"#r{i}"] = r.question_id
+        values[f":r{i}"] = _response_value(r)
+        clauses.append(f"rs.#r{i} = :r{i}")
+    return clauses
 
 
 def _indexed_from(item: dict[str, Any]) -> IndexedAttempt:
@@ -187,15 +204,6 @@ def _indexed_from(item: dict[str, Any]) -> IndexedAttempt:
         status=item["st"]["S"],
         started_at=int(item["startedAt"]["N"]),
         summary_json=_opt_s(item, "sum"),
-    )
-
-
-def _response_from(item: dict[str, Any]) -> StoredResponse:
-    return StoredResponse(
-        question_id=item["sk"]["S"][2:],
-        selected=list(item["sel"]["S"]),
-        flagged=bool(item["fl"]["BOOL"]),
-        saved_at=int(item["at"]["N"]),
     )
 
 
@@ -305,6 +313,10 @@ class DynamoStore:
         form_item: dict[str, Any] = {"pk": _s(meta.attempt_id), "sk": _s("FORM"), "form": _s(form.to_json())}
         if meta.ttl is not None:
             form_item["ttl"] = _n(meta.ttl)
+        meta_item = _meta_item(meta)
+        meta_item["rs"] = {"M": {}}
+        if form.questions:  # a string set cannot be empty
+            meta_item["qs"] = {"SS": [q.question_id for q in form.questions]}
         try:
             self._call(
                 "transact_write_items",
@@ -312,7 +324,7 @@ class DynamoStore:
                     {
                         "Put": {
                             "TableName": self.attempts_table,
-                            "Item": _meta_item(meta),
+                            "Item": meta_item,
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
@@ -335,47 +347,72 @@ class DynamoStore:
             sk = it["sk"]["S"]
             if sk == "META":
                 meta = _meta_from(it)
+                responses = _responses_from(it)
             elif sk == "FORM":
                 form = Form.from_json(it["form"]["S"])
-            elif sk.startswith("R#"):
-                r = _response_from(it)
-                responses[r.question_id] = r
         if meta is None or form is None:
             return None
         return AttemptRecord(meta=meta, form=form, responses=responses)
 
     def save_responses(
-        self, attempt_id: str, token_hash: str, responses: Sequence[StoredResponse], not_expired_at: int
-    ) -> None:
-        """Write each response as its own item, in one transaction with a conditional revision bump.
+        self, attempt_id: str, guard: SaveGuard, responses: Sequence[StoredResponse]
+    ) -> tuple[AttemptMeta, dict[str, StoredResponse]]:
+        """Set each response's entry in META's ``rs`` map with one conditional UpdateItem; no read first.
 
-        The condition (right token, still in progress, not past ``expiresAt`` at ``not_expired_at``)
-        makes a save that arrives after the submission fail instead of being silently dropped.
+        The condition checks everything a read would have: the token's hash (or the owner), the route's
+        modes and partner, the time-to-live, in progress, not past ``expiresAt``, and that every question
+        id is one this attempt served (``contains(qs, ...)``). A save that arrives after the submission
+        fails instead of being silently dropped. Returns the attempt as it is after the write (ALL_NEW
+        costs no read capacity).
         """
-        guard = {
-            "Update": {
-                "TableName": self.attempts_table,
-                "Key": {"pk": _s(attempt_id), "sk": _s("META")},
-                "UpdateExpression": "SET rev = rev + :one",
-                "ConditionExpression": "th = :th AND st = :ip AND (attribute_not_exists(expiresAt) OR expiresAt >= :t)",
-                "ExpressionAttributeValues": {
-                    ":one": _n(1),
-                    ":th": _s(token_hash),
-                    ":ip": _s("in_progress"),
-                    ":t": _n(not_expired_at),
-                },
-            }
+        g = guard
+        names: dict[str, str] = {"#st": "st", "#m": "mode", "#ttl": "ttl"}
+        values: dict[str, Any] = {
+            ":one": _n(1),
+            ":ip": _s("in_progress"),
+            ":t": _n(g.not_expired_at),
+            ":now": _n(g.now),
         }
-        puts = [{"Put": {"TableName": self.attempts_table, "Item": _response_item(attempt_id, r)}} for r in responses]
-        self._call("transact_write_items", TransactItems=[guard, *puts])
+        conditions = ["#st = :ip", "(attribute_not_exists(expiresAt) OR expiresAt >= :t)"]
+        conditions.append("(attribute_not_exists(#ttl) OR #ttl >= :now)")
+        if g.token_hash is not None:
+            values[":th"] = _s(g.token_hash)
+            conditions.append("th = :th")
+        if g.candidate_id is not None:
+            values[":c"] = _s(g.candidate_id)
+            conditions.append("candidateId = :c")
+        if g.partner_id is not None:
+            values[":p"] = _s(g.partner_id)
+            conditions.append("partnerId = :p")
+        modes = sorted(g.modes)
+        values.update({f":m{i}": _s(m) for i, m in enumerate(modes)})
+        conditions.append(f"#m IN ({', '.join(f':m{i}' for i in range(len(modes)))})")
+        for i, r in enumerate(responses):
+            values[f":q{i}"] = _s(r.question_id)
+            conditions.append(f"contains(qs, :q{i})")
+        clauses = _set_responses(responses, names, values)
+        out = self._call(
+            "update_item",
+            TableName=self.attempts_table,
+            Key={"pk": _s(attempt_id), "sk": _s("META")},
+            UpdateExpression="SET rev = rev + :one, " + ", ".join(clauses),
+            ConditionExpression=" AND ".join(conditions),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        item = out["Attributes"]
+        return _meta_from(item), _responses_from(item)
 
     def finish_attempt(self, attempt_id: str, expected_rev: int, completion: Completion) -> None:
         """Store the result if nothing changed since the read (same revision, still in progress).
 
-        Final responses sent with the submission, and a new time-to-live, go in the same transaction,
-        so they are scored and stored together or not at all.
+        Final responses sent with the submission go into the same update, so they are scored and
+        stored together or not at all. A new time-to-live (anonymous diagnostics) also goes on FORM,
+        in one transaction with it.
         """
         c = completion
+        names: dict[str, str] = {"#r": "result", "#s": "sum"}
         values: dict[str, Any] = {
             ":sub": _s("submitted"),
             ":at": _n(c.submitted_at),
@@ -386,41 +423,37 @@ class DynamoStore:
             ":rev": _n(expected_rev),
             ":one": _n(1),
         }
-        expression = "SET st = :sub, submittedAt = :at, timedOut = :to, #r = :res, #s = :sum, rev = rev + :one"
+        sets = ["st = :sub", "submittedAt = :at", "timedOut = :to", "#r = :res", "#s = :sum", "rev = rev + :one"]
+        sets += _set_responses(c.final, names, values)
         if c.ttl is not None:
-            expression += ", #ttl = :ttl"
+            names["#ttl"] = "ttl"
             values[":ttl"] = _n(c.ttl)
+            sets.append("#ttl = :ttl")
         update = {
             "TableName": self.attempts_table,
             "Key": {"pk": _s(attempt_id), "sk": _s("META")},
-            "UpdateExpression": expression,
+            # The served-id set only guards saves; a submitted attempt takes no more.
+            "UpdateExpression": "SET " + ", ".join(sets) + " REMOVE qs",
             "ConditionExpression": "st = :ip AND rev = :rev",
-            "ExpressionAttributeNames": {"#r": "result", "#s": "sum", **({"#ttl": "ttl"} if c.ttl else {})},
+            "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
-        if not c.final and c.ttl is None:
+        if c.ttl is None:
             self._call("update_item", **update)
             return
-        actions: list[dict[str, Any]] = [{"Update": update}]
-        if c.ttl is not None:
-            actions.append(
-                {
-                    "Update": {
-                        "TableName": self.attempts_table,
-                        "Key": {"pk": _s(attempt_id), "sk": _s("FORM")},
-                        "UpdateExpression": "SET #ttl = :ttl",
-                        "ExpressionAttributeNames": {"#ttl": "ttl"},
-                        "ExpressionAttributeValues": {":ttl": _n(c.ttl)},
-                    }
-                }
-            )
-        actions += [
-            {"Put": {"TableName": self.attempts_table, "Item": _response_item(attempt_id, r, c.ttl)}} for r in c.final
-        ]
-        self._call("transact_write_items", TransactItems=actions)
+        form_ttl = {
+            "Update": {
+                "TableName": self.attempts_table,
+                "Key": {"pk": _s(attempt_id), "sk": _s("FORM")},
+                "UpdateExpression": "SET #ttl = :ttl",
+                "ExpressionAttributeNames": {"#ttl": "ttl"},
+                "ExpressionAttributeValues": {":ttl": _n(c.ttl)},
+            }
+        }
+        self._call("transact_write_items", TransactItems=[{"Update": update}, form_ttl])
 
-    def claim_attempt(self, attempt_id: str, token_hash: str, candidate_id: str, response_ids: Sequence[str]) -> None:
-        """Give an anonymous attempt to a candidate and stop its time-to-live, all items at once."""
+    def claim_attempt(self, attempt_id: str, token_hash: str, candidate_id: str) -> None:
+        """Give an anonymous attempt to a candidate and stop its time-to-live, both items at once."""
         meta = {
             "Update": {
                 "TableName": self.attempts_table,
@@ -431,19 +464,16 @@ class DynamoStore:
                 "ExpressionAttributeValues": {":c": _s(candidate_id), ":th": _s(token_hash)},
             }
         }
-        others = [
-            {
-                "Update": {
-                    "TableName": self.attempts_table,
-                    "Key": {"pk": _s(attempt_id), "sk": _s(sk)},
-                    "UpdateExpression": "REMOVE #ttl",
-                    "ConditionExpression": "attribute_exists(pk)",
-                    "ExpressionAttributeNames": {"#ttl": "ttl"},
-                }
+        form = {
+            "Update": {
+                "TableName": self.attempts_table,
+                "Key": {"pk": _s(attempt_id), "sk": _s("FORM")},
+                "UpdateExpression": "REMOVE #ttl",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeNames": {"#ttl": "ttl"},
             }
-            for sk in ["FORM", *(f"R#{q}" for q in response_ids)]
-        ]
-        self._call("transact_write_items", TransactItems=[meta, *others])
+        }
+        self._call("transact_write_items", TransactItems=[meta, form])
 
     def partner_attempts(self, partner_id: str, start: int, end: int, limit: int) -> tuple[list[IndexedAttempt], bool]:
         """A partner's attempts started in [start, end], newest first, at most ``limit`` (then truncated)."""

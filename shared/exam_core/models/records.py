@@ -1,9 +1,9 @@
 """What is stored for an attempt. These never leave the server as they are.
 
-An attempt is three kinds of DynamoDB item under one partition key (see ``store``):
-``META`` (small, changes on every save and at submission), ``FORM`` (the served form and its
-conversion table, written once) and one ``R#<questionId>`` item per answered question, so an
-autosave writes a few hundred bytes instead of rewriting the whole form.
+An attempt is two DynamoDB items under one partition key (see ``store``): ``META`` (status, clock,
+token hash, the set of question ids and a map of saved responses; a save updates only its questions'
+entries there, with one conditional write) and ``FORM`` (the served form and its conversion table,
+written once, so an autosave never rewrites it).
 """
 
 from __future__ import annotations
@@ -13,6 +13,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from exam_core.scoring import ScoreRow
+
+
+def question_shape(question_id: str) -> tuple[int, int] | None:
+    """(option count, select count) carried by a served question id, or None if it cannot be one.
+
+    A question id is ``q`` + 8 random hex digits + the option count + the select count (one hex digit
+    each). The store only accepts ids in the attempt's own set, so a forged shape is refused there;
+    carrying the shape lets a save be validated and written without first reading the form.
+    """
+    if len(question_id) != 11 or question_id[0] != "q":
+        return None
+    try:
+        options, select = int(question_id[9], 16), int(question_id[10], 16)
+    except ValueError:
+        return None
+    if not (2 <= options <= 6 and 1 <= select < options):
+        return None
+    return options, select
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +118,23 @@ class AttemptRecord:
     meta: AttemptMeta
     form: Form
     responses: dict[str, StoredResponse] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SaveGuard:
+    """What a save must find on the attempt, checked by the store inside its one conditional write.
+
+    Either the attempt token's hash (token routes) or the owner (candidate routes); the route's modes
+    and, on partner routes, the partner; not deleted by its time-to-live at ``now``; still in progress
+    and, if timed, not past ``expiresAt`` at ``not_expired_at`` (now minus the grace period).
+    """
+
+    token_hash: str | None
+    candidate_id: str | None
+    modes: frozenset[str]
+    partner_id: str | None
+    now: int
+    not_expired_at: int
 
 
 @dataclass(frozen=True, slots=True)
