@@ -329,15 +329,18 @@ PLANS = [
     # requests exhaust botocore's retries often: 503s and refused saves for sure. No keys here: a failed start
     # whose idempotency record could not be cleared blocks its key for the invocation's time (slow, not wrong)
     Plan("exhausted", 0.6, 60, 12, 2, 2, keyed=False, strict=True),
-    # read timeouts after the write landed: refused saves may be stored, acknowledged ones must be
+    # read timeouts after the write landed: refused saves may be stored, acknowledged ones must be. No keys
+    # here either: a lost answer to the idempotency record's PutItem makes botocore's retry find that very
+    # record in progress, so the start is 409 idempotency_in_progress and the key blocked for the invocation's
+    # time, again and again at this rate (measured in notes/faults.md)
     Plan(
         "lost responses",
-        0.3,
+        0.5,
         30,
         20,
         2,
         1,
-        keyed=True,
+        keyed=False,
         strict=False,
         env={"LOCAL_DYNAMODB_FAULT_KINDS": "read_timeout", "LOCAL_DYNAMODB_FAULT_LOST_RESPONSES": "1"},
     ),
@@ -483,7 +486,7 @@ def test_write_the_hardening_report(runs: dict[str, Run]) -> None:
         "retries (standard mode, 3 attempts), and past the retries the API answers 503 with `Retry-After`. Faults "
         "strike before the request is sent, except in the *lost responses* run, where every fault is a read timeout "
         "after the write was applied. Clients retry a refused save with the same or a changed answer, or give up "
-        "on it; starts in the *storm* and *lost responses* runs carry an `Idempotency-Key`.\n\n"
+        "on it; starts in the *storm* run carry an `Idempotency-Key`.\n\n"
         "| Run | Fault rate | Journeys | DynamoDB attempts | Faults injected | HTTP requests | Statuses "
         "| 503s (codes) | Saves sent / acknowledged / refused | Refused saves retried same / changed / abandoned "
         "| Acknowledged answers checked in the review | Questions with only refused saves "
