@@ -726,10 +726,14 @@ def make_client() -> DynamoDBClient:
 
     from exam_core.settings import get_settings
 
+    # Worst case per call: 3 attempts x (1 s connect + 1 s read) + ~3 s of backoff = 9 s; a request makes
+    # at most two calls in a row on its success path (read, then conditional write), so 18 s stays under
+    # the API functions' 20 s Timeout, itself under API Gateway's 29 s (tests/unit/test_retry_budget.py).
+    # DynamoDB answers in milliseconds; a call that takes a second is better retried than waited on.
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 3},
-        connect_timeout=2,
-        read_timeout=3,
+        connect_timeout=1,
+        read_timeout=1,
         tcp_keepalive=True,
     )
     return boto3.client("dynamodb", endpoint_url=get_settings().aws_endpoint_url, config=config)

@@ -79,11 +79,6 @@ def test_client_retries_are_bounded_with_timeouts(client: Any) -> None:
     assert config.connect_timeout > 0 and config.read_timeout > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="make_client's 3 x (2 s + 3 s) + 3 s = 18 s exceeds the API functions' 10 s Timeout; "
-    "the change needed in shared/exam_core/store.py is in notes/faults.md",
-)
 def test_worst_case_retry_budget_fits_every_api_function_and_api_gateway(client: Any) -> None:
     budget = worst_case_seconds(client)
     timeouts = _api_function_timeouts()
@@ -95,8 +90,9 @@ def test_worst_case_retry_budget_fits_every_api_function_and_api_gateway(client:
         f" + {budget - _max_attempts(client) * (config.connect_timeout + config.read_timeout):.1f} s backoff"
         f" = {budget:.1f} s; API function timeouts {timeouts}"
     )
-    assert budget < tightest, explain
-    assert budget < API_GATEWAY_LIMIT_SECONDS, explain
+    # A route makes at most two DynamoDB calls in a row on its success path (read, conditional write).
+    assert 2 * budget < tightest, explain
+    assert 2 * budget < API_GATEWAY_LIMIT_SECONDS, explain
 
 
 @pytest.mark.parametrize(
