@@ -48,8 +48,7 @@ simulate: install
 	$(BIN)/python -m infra.sim.simulate
 
 fuzz: install
-	$(BIN)/python -m pip install --quiet -c requirements.lock 'schemathesis>=4.3'
-	FUZZ_CASES=$${FUZZ_CASES:-100} $(BIN)/python -m tests.fuzz.run
+	$(BIN)/python -m tests.fuzz.run
 
 # Bounded load on a local server of its own (127.0.0.1), then an audit of the store; reports/load.json.
 load: install

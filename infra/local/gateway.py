@@ -23,6 +23,8 @@ from typing import Any
 
 from cfnlint.decode import cfn_yaml
 
+from infra.local.openapi_links import add_token_header_and_links
+
 
 class UnsupportedTemplate(ValueError):
     pass
@@ -507,4 +509,4 @@ def openapi_document(gateway: Gateway, server_url: str) -> dict[str, Any]:
             merge.add_schema(resolver.get_openapi_schema())
     doc: dict[str, Any] = json.loads(merge.get_openapi_json_schema())
     doc["servers"] = [{"url": server_url}]
-    return doc
+    return add_token_header_and_links(doc)
