@@ -45,7 +45,6 @@ from exam_core.models.api import (
     ResponseIn,
     Result,
     Review,
-    ReviewOption,
     ReviewQuestion,
     SavedResponse,
     SaveResult,
@@ -69,6 +68,8 @@ SUBMIT_RETRIES = 3
 DAY = 86_400
 SERVED_IDS = "abcdef"
 _QUESTIONS: TypeAdapter[list[QuestionOut]] = TypeAdapter(list[QuestionOut])
+_SAVED: TypeAdapter[list[SavedResponse]] = TypeAdapter(list[SavedResponse])
+_REVIEWED: TypeAdapter[list[ReviewQuestion]] = TypeAdapter(list[ReviewQuestion])
 
 
 def hash_token(token: str) -> str:
@@ -285,7 +286,7 @@ class AttemptService:
         rows = []
         for n, q in enumerate(form.questions, start=1):
             item = bank.items[q.item_id]
-            by_id = {o.id: o.text for o in item.options}
+            by_id = bank.option_text[q.item_id]
             rows.append(
                 {
                     "number": n,
@@ -358,15 +359,13 @@ class AttemptService:
             answered_count=sum(1 for r in responses if r.selected),
             flagged_count=sum(1 for r in responses if r.flagged),
             questions=self._questions(bank, record.form),
-            responses=[
-                SavedResponse(
-                    question_id=r.question_id,
-                    selected=r.selected,
-                    flagged=r.flagged,
-                    saved_at=_iso(r.saved_at) or datetime.now(UTC),
-                )
-                for r in responses
-            ],
+            # One validation pass over plain rows (epoch seconds become datetimes in pydantic-core).
+            responses=_SAVED.validate_python(
+                [
+                    {"question_id": r.question_id, "selected": r.selected, "flagged": r.flagged, "saved_at": r.saved_at}
+                    for r in responses
+                ]
+            ),
             result=result,
         )
 
@@ -605,7 +604,7 @@ class AttemptService:
             result = stored
         bank = self.banks.get(record.meta.exam_id)
         texts = bank.blueprint.task_text()
-        questions = []
+        rows = []
         for n, q in enumerate(record.form.questions, start=1):
             item = bank.items[q.item_id]
             resp = record.responses.get(q.question_id)
@@ -614,34 +613,36 @@ class AttemptService:
             by_id = {o.id: o for o in item.options}
             options = []
             for i, oid in enumerate(q.order):
-                served = chr(ord("a") + i)
+                served = SERVED_IDS[i]
+                option = by_id[oid]
                 options.append(
-                    ReviewOption(
-                        id=served,
-                        text=by_id[oid].text,
-                        correct=served in key_served,
-                        selected=served in selected,
-                        explanation=by_id[oid].explanation,
-                    )
+                    {
+                        "id": served,
+                        "text": option.text,
+                        "correct": served in key_served,
+                        "selected": served in selected,
+                        "explanation": option.explanation,
+                    }
                 )
             domain_id = bank.domain_of_item[item.id]
-            questions.append(
-                ReviewQuestion(
-                    number=n,
-                    question_id=q.question_id,
-                    type=item.type,
-                    select_count=item.select_count,
-                    stem=item.stem,
-                    options=options,
-                    selected=selected,
-                    key=key_served,
-                    correct=is_correct(q, item, resp),
-                    scored=q.scored,
-                    flagged=bool(resp and resp.flagged),
-                    domain_id=domain_id,
-                    domain_name=bank.domain_name(domain_id),
-                    task_statement=TaskStatementOut(id=item.task, text=texts[item.task]),
-                    reference=item.reference,
-                )
+            rows.append(
+                {
+                    "number": n,
+                    "question_id": q.question_id,
+                    "type": item.type,
+                    "select_count": item.select_count,
+                    "stem": item.stem,
+                    "options": options,
+                    "selected": selected,
+                    "key": key_served,
+                    "correct": is_correct(q, item, resp),
+                    "scored": q.scored,
+                    "flagged": bool(resp and resp.flagged),
+                    "domain_id": domain_id,
+                    "domain_name": bank.domain_name(domain_id),
+                    "task_statement": {"id": item.task, "text": texts[item.task]},
+                    "reference": item.reference,
+                }
             )
+        questions = _REVIEWED.validate_python(rows)  # one pass in pydantic-core, not 400 objects from Python
         return Review(attempt_id=attempt_id, result=result, questions=questions)

@@ -67,6 +67,8 @@ class Bank:
     pretest: dict[str, list[Item]] = field(default_factory=dict)
     info_at_cut: dict[str, float] = field(default_factory=dict)
     target_info: dict[str, float] = field(default_factory=dict)
+    # Option id -> text per item, for serving questions without rebuilding it on every request.
+    option_text: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, blueprint: Blueprint, items: Iterable[Item], version: int = 1) -> Bank:
@@ -78,6 +80,7 @@ class Bank:
         for item in sorted(bank.items.values(), key=lambda i: i.id):
             domain = by_task[item.task].id
             bank.domain_of_item[item.id] = domain
+            bank.option_text[item.id] = {o.id: o.text for o in item.options}
             bank.info_at_cut[item.id] = test_information(cut, [item.b])
             if item.status == "operational":
                 bank.operational[domain].append(item)

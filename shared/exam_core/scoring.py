@@ -63,6 +63,9 @@ def _item_terms(b: float) -> tuple[float, ...]:
 
 
 _THETA_SQ: tuple[float, ...] = tuple(t * t for t in NODES)
+# Each raw score multiplies the weights by exp(theta) <= exp(6); 40 steps grow them by at most e^240,
+# far from a double's e^709, so one rescale every 40 rows replaces a max-and-divide on every row.
+RENORMALISE_EVERY = 40
 _EXP_THETA: tuple[float, ...] = tuple(math.exp(t) for t in NODES)
 
 
@@ -70,24 +73,28 @@ def conversion_table(difficulties: Sequence[float], scale: Scale) -> list[ScoreR
     """EAP conversion table for a form whose scored items have Rasch difficulties ``difficulties``.
 
     The weight of node t for raw score r is exp(log_prior(t) - sum_j log(1 + exp(t - b_j))) * exp(t)^r,
-    so each row is the previous one times exp(t), renormalised to keep the largest weight at 1.
+    so each row is the previous one times exp(t) (rescaled now and then; the sums divide by the total).
     """
     columns = zip(*(_item_terms(b) for b in difficulties), strict=True) if difficulties else None
     base = [lp - sum(col) for lp, col in zip(_LOG_PRIOR, columns, strict=True)] if columns else list(_LOG_PRIOR)
     top = max(base)
     weights = [math.exp(x - top) for x in base]
-    above = [_share_above(t, scale.theta_cut) for t in NODES]
+    # Pass probability: the nodes wholly above the cut, plus the share of the one cell the cut splits.
+    split = next((k for k, t in enumerate(NODES) if _share_above(t, scale.theta_cut) > 0.0), len(NODES))
+    split_share = _share_above(NODES[split], scale.theta_cut) if split < len(NODES) else 0.0
     rows: list[ScoreRow] = []
     for r in range(len(difficulties) + 1):
         if r:
             weights = list(map(mul, weights, _EXP_THETA))
-            peak = max(weights)
-            weights = [w / peak for w in weights]
+            if r % RENORMALISE_EVERY == 0:  # exp(6) per step: rescale long before a float overflows
+                peak = max(weights)
+                weights = [w / peak for w in weights]
         total = sum(weights)
         mean = sum(map(mul, weights, NODES)) / total
         var = sum(map(mul, weights, _THETA_SQ)) / total - mean * mean
         sd = math.sqrt(max(var, 0.0))
-        p_pass = sum(map(mul, weights, above)) / total
+        above = sum(weights[split + 1 :]) + split_share * weights[split] if split < len(NODES) else 0.0
+        p_pass = above / total
         rows.append(
             ScoreRow(
                 raw=r,
