@@ -350,3 +350,28 @@ def test_every_id_route_in_the_template_is_in_the_matrix() -> None:
     assert covered == set(ROUTES)
     for path in (p for _, p in ROUTES):
         assert set(re.findall(r"\{(\w+)\}", path)) <= {"attemptId", "questionId", "itemId", "calibrationId"}, path
+
+
+# ---------------------------------------------------------------- Idempotency-Key: an id chosen by the client
+
+
+@pytest.mark.parametrize(
+    ("route", "owner", "intruder"),
+    [
+        ("/diagnostics", KEY, OTHER_KEY),
+        ("/me/attempts", who(OWNER), who(THIEF)),
+    ],
+    ids=["another partner", "another candidate"],
+)
+def test_another_callers_idempotency_key_starts_a_new_attempt_and_never_replays_the_owners(
+    api: Api, route: str, owner: dict[str, str], intruder: dict[str, str]
+) -> None:
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    body = {"examId": EXAM}
+    first = _created(api.post(route, body, headers={**owner, **key}))
+    stolen = _created(api.post(route, body, headers={**intruder, **key}))
+    assert stolen["attemptId"] != first["attemptId"] and stolen["attemptToken"] != first["attemptToken"]
+    replay = _created(api.post(route, body, headers={**owner, **key}))
+    assert (replay["attemptId"], replay["attemptToken"]) == (first["attemptId"], first["attemptToken"])
+    again = _created(api.post(route, body, headers={**intruder, **key}))
+    assert (again["attemptId"], again["attemptToken"]) == (stolen["attemptId"], stolen["attemptToken"])
