@@ -2,14 +2,16 @@
 
 Five candidates and three diagnostics run through the same journeys and audit as ``make load``, on a local
 server of their own. Then the audit runs again over deliberately wrong evidence: a client ledger that claims a
-different acknowledged answer, an attempt id no server created, and an attempt whose META item was deleted
-from the store. Each must be counted as a lost record.
+different acknowledged answer, an attempt id no server created, a store attempt no client holds (with and
+without a failed create to explain it), a write of unknown outcome, and an attempt whose META item was deleted
+from the store. Each must be counted for what it is.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -26,11 +28,13 @@ def loaded() -> Iterator[tuple[load.Server, dict[str, object], list[load.Ledger]
         yield server, summary, ledgers, client
 
 
-def _audit(server: load.Server, ledgers: list[load.Ledger], client: load.Client) -> dict[str, object]:
-    from datetime import UTC, datetime
-
+def _days() -> tuple[str, str]:
     today = str(datetime.now(UTC).date())
-    return load.audit(ledgers, client, server.dynamodb_endpoint, server.attempts_table, (today, today))
+    return today, today
+
+
+def _audit(server: load.Server, ledgers: list[load.Ledger], client: load.Client) -> dict[str, object]:
+    return load.audit(ledgers, client, server.dynamodb_endpoint, server.attempts_table, _days())
 
 
 def test_small_load_passes_the_audit(loaded):
@@ -82,6 +86,37 @@ def test_audit_counts_an_attempt_missing_from_the_store(loaded):
     assert problems["attempt_lost"] == 1 and problems["result_missing_in_store"] == 1
     assert problems["review_unavailable"] == 1  # 403: no such attempt
     assert audited["counts"]["attempts_created_seen_by_clients"] == 9 and audited["counts"]["store_attempts"] == 8
+
+
+def test_audit_accepts_a_write_of_unknown_outcome_only_for_its_own_value(loaded):
+    server, _, ledgers, client = loaded
+    forged = copy.deepcopy(ledgers)
+    full = next(led for led in forged if led.kind == "full")
+    qid, real = next((q, v) for q, v in full.acked.items() if v[0])
+    other = next(o for o in full.options[qid][0] if o not in real[0])
+    # The client believes an earlier value and sent the stored one in a save that got a 503: either may show.
+    full.acked[qid] = ((other,), real[1])
+    full.uncertain[qid] = {real}
+    audited = _audit(server, forged, client)
+    assert audited["problems"] == {}
+    assert audited["counts"]["answers_with_unknown_outcome_that_landed"] == 1
+    # A value no write ever carried is still a lost answer.
+    full.uncertain[qid] = {((other,), not real[1])}
+    audited = _audit(server, forged, client)
+    assert audited["problems"] == {"response_lost_or_changed": 1}
+
+
+def test_audit_counts_an_attempt_no_client_holds(loaded):
+    server, _, ledgers, client = loaded
+    unseen = next(led for led in ledgers if led.kind == "full")
+    forged = [led for led in ledgers if led is not unseen]
+    audited = _audit(server, forged, client)
+    assert audited["problems"] == {"attempt_unknown_to_clients": 1} and audited["duplicated"] == 1
+    # After a create the client saw fail, the same record is an orphan: still a problem, named for what it is.
+    failed = [("full", None, 409, "attempt_exists")]
+    audited = load.audit(forged, client, server.dynamodb_endpoint, server.attempts_table, _days(), failed)
+    assert audited["problems"] == {"orphan_after_failed_create": 1} and audited["orphaned"] == 1
+    assert audited["counts"]["failed_creates_full_409_attempt_exists"] == 1
 
 
 def test_audit_counts_a_meta_item_deleted_from_the_store(loaded):

@@ -177,7 +177,11 @@ class Ledger:
     partner_key: str | None
     options: dict[str, tuple[list[str], int]]  # served question id -> (served option ids, selectCount)
     acked: dict[str, tuple[tuple[str, ...], bool]] = field(default_factory=dict)  # last acknowledged write
-    uncertain: set[str] = field(default_factory=set)  # written by a request that got no HTTP answer
+    # Writes with an unknown outcome (no HTTP answer, or a 5xx: the server gave up waiting for DynamoDB, whose
+    # write may still have landed): question id -> the values such a write may have left. A later acknowledged
+    # write supersedes them (saves and submits are conditional on the revision they read).
+    uncertain: dict[str, set[tuple[tuple[str, ...], bool]]] = field(default_factory=dict)
+    submit_uncertain: bool = False  # a submit with an unknown outcome (it may have scored)
     refused: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # writes refused after submission
     results: list[dict[str, Any]] = field(default_factory=list)  # every 200 answer to a submit
     journey_review: dict[str, Any] | None = None
@@ -198,8 +202,34 @@ class Ledger:
 
     def apply(self, responses: list[dict[str, Any]]) -> None:
         for r in responses:
-            self.acked[r["questionId"]] = (tuple(sorted(r["selected"])), bool(r.get("flagged", False)))
-            self.uncertain.discard(r["questionId"])
+            self.acked[r["questionId"]] = _value(r)
+            self.uncertain.pop(r["questionId"], None)
+
+    def maybe(self, responses: list[dict[str, Any]]) -> None:
+        for r in responses:
+            self.uncertain.setdefault(r["questionId"], set()).add(_value(r))
+
+    def allowed(self, qid: str) -> set[tuple[tuple[str, ...], bool]]:
+        """What the server may show for ``qid``: the last acknowledged value, or a write of unknown outcome."""
+        return {self.acked.get(qid, BLANK), *self.uncertain.get(qid, ())}
+
+    def record(self, status: int, responses: list[dict[str, Any]]) -> None:
+        """A write's outcome: applied (2xx), unknown (no answer or 5xx), or not applied (4xx)."""
+        if 200 <= status < 300:
+            self.apply(responses)
+        elif status == 0 or status >= 500:
+            self.maybe(responses)
+
+
+BLANK: tuple[tuple[str, ...], bool] = ((), False)
+
+
+def _value(response: dict[str, Any]) -> tuple[tuple[str, ...], bool]:
+    return tuple(sorted(response["selected"])), bool(response.get("flagged", False))
+
+
+def unknown_outcome(status: int) -> bool:
+    return status == 0 or status >= 500
 
 
 class Aborted(Exception):
@@ -213,6 +243,7 @@ class Run:
     stop: threading.Event = field(default_factory=threading.Event)
     ledgers: list[Ledger] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)
+    failed_creates: list[tuple[str, str | None, int, str | None]] = field(default_factory=list)  # kind, key, status
     lock: threading.Lock = field(default_factory=threading.Lock)
     load_average_at_start: float = field(default_factory=lambda: os.getloadavg()[0])
 
@@ -220,6 +251,11 @@ class Run:
         if self.stop.is_set():
             raise Aborted
         return self.client.call(*args, **kwargs)
+
+    def failed_create(self, kind: str, key: str | None, status: int, body: Any) -> None:
+        code = body["error"].get("code") if isinstance(body, dict) and isinstance(body.get("error"), dict) else None
+        with self.lock:
+            self.failed_creates.append((kind, key, status, code))
 
     def keep(self, ledger: Ledger) -> None:
         with self.lock:
@@ -252,13 +288,6 @@ def _state(responses: list[dict[str, Any]]) -> dict[str, tuple[tuple[str, ...], 
     return {r["questionId"]: (tuple(sorted(r["selected"])), bool(r["flagged"])) for r in responses}
 
 
-def _differences(
-    expected: dict[str, tuple[tuple[str, ...], bool]], seen: dict[str, tuple[tuple[str, ...], bool]]
-) -> list[str]:
-    blank: tuple[tuple[str, ...], bool] = ((), False)
-    return [q for q in set(expected) | set(seen) if expected.get(q, blank) != seen.get(q, blank)]
-
-
 def _chunks(items: list[str], parts: int) -> list[list[str]]:
     size, extra = divmod(len(items), parts)
     out, at = [], 0
@@ -273,6 +302,7 @@ def full_journey(run: Run, index: int) -> None:
     rng = random.Random(f"{run.cfg.seed}:full:{index}")
     status, body = run.call(START, "POST", "/attempts", {"examId": EXAM_ID, "mode": "full"}, expect=201)
     if status != 201:
+        run.failed_create("full", None, status, body)
         return
     ledger = Ledger("full", body["attemptId"], body["attemptToken"], None, _served(body))
     run.keep(ledger)
@@ -287,20 +317,20 @@ def full_journey(run: Run, index: int) -> None:
         for q in rng.sample(earlier, min(len(earlier), rng.randint(1, 2))):
             batch.append(_changed(rng, ledger, q, True))  # a changed mind, sometimes a cleared answer
         status, reply = run.call(SAVE, "PUT", base + "/responses", {"responses": batch}, ledger.headers())
+        ledger.record(status, batch)
         if status == 200:
             ledger.saves += 1
-            ledger.apply(batch)
-            if reply.get("saved") != len(batch) or reply.get("answeredCount") != ledger.answered():
-                ledger.save_mismatches += 1
-        elif status == 0:
-            ledger.uncertain.update(r["questionId"] for r in batch)
+            counted = reply.get("saved") == len(batch) and (
+                reply.get("answeredCount") == ledger.answered() or bool(ledger.uncertain)  # then it may differ
+            )
+            ledger.save_mismatches += not counted
         if n == len(chunks) // 2:
             status, reply = run.call(RESUME, "GET", base, headers=ledger.headers())
             if status == 200:
                 ledger.resumes += 1
                 seen = _state(reply["responses"])
                 ledger.resume_mismatches += len(
-                    [q for q in _differences(ledger.acked, seen) if q not in ledger.uncertain]
+                    [q for q in set(ledger.acked) | set(seen) if seen.get(q, BLANK) not in ledger.allowed(q)]
                 )
     final: list[dict[str, Any]] = []
     if rng.random() < 0.5:
@@ -308,23 +338,20 @@ def full_journey(run: Run, index: int) -> None:
     status, result = run.call(
         SUBMIT, "POST", base + "/submit", {"responses": final} if final else None, ledger.headers()
     )
+    ledger.record(status, final)
     if status == 200:
-        ledger.apply(final)
         ledger.results.append(result)
-    elif status == 0:
-        ledger.uncertain.update(r["questionId"] for r in final)
+    ledger.submit_uncertain |= unknown_outcome(status)
     status, again = run.call(SUBMIT, "POST", base + "/submit", headers=ledger.headers())
     if status == 200:
         ledger.results.append(again)
+    ledger.submit_uncertain |= unknown_outcome(status)
     late = _changed(rng, ledger, rng.choice(order), False)
     status, _ = run.call(
         SAVE, "PUT", base + "/responses", {"responses": [late]}, ledger.headers(), 409, "attempt_submitted"
     )
-    if 200 <= status < 300:
-        ledger.apply([late])  # acknowledged, so the audit must find it (it is already an error)
-    elif status == 0:
-        ledger.uncertain.add(late["questionId"])
-    else:
+    ledger.record(status, [late])  # if acknowledged, the audit must find it (it is already an error)
+    if 400 <= status < 500:
         ledger.refused.append((late["questionId"], tuple(late["selected"])))
     status, review = run.call(REVIEW, "GET", base + "/review", headers=ledger.headers())
     if status == 200:
@@ -337,6 +364,7 @@ def diagnostic_journey(run: Run, index: int) -> None:
     key = list(PARTNERS)[index % len(PARTNERS)]
     status, body = run.call(D_START, "POST", "/diagnostics", {"examId": EXAM_ID}, {"X-Api-Key": key}, expect=201)
     if status != 201:
+        run.failed_create("diagnostic", key, status, body)
         return
     ledger = Ledger("diagnostic", body["attemptId"], body["attemptToken"], key, _served(body))
     run.keep(ledger)
@@ -345,14 +373,14 @@ def diagnostic_journey(run: Run, index: int) -> None:
     rng.shuffle(questions)
     answers = [_changed(rng, ledger, q, False) for q in questions[: len(questions) - rng.randint(0, 1)]]
     status, result = run.call(D_SUBMIT, "POST", base + "/submit", {"responses": answers}, ledger.headers())
+    ledger.record(status, answers)
     if status == 200:
-        ledger.apply(answers)
         ledger.results.append(result)
-    elif status == 0:
-        ledger.uncertain.update(r["questionId"] for r in answers)
+    ledger.submit_uncertain |= unknown_outcome(status)
     status, again = run.call(D_SUBMIT, "POST", base + "/submit", headers=ledger.headers())
     if status == 200:
         ledger.results.append(again)
+    ledger.submit_uncertain |= unknown_outcome(status)
     status, review = run.call(D_REVIEW, "GET", base + "/review", headers=ledger.headers())
     if status == 200:
         ledger.journey_review = review
@@ -460,8 +488,21 @@ def _attr(item: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def audit(ledgers: list[Ledger], client: Client, endpoint: str, table: str, days: tuple[str, str]) -> dict[str, Any]:
-    """Compare what the clients saw with the reviews, the partner summaries and the store, and count everything."""
+def audit(
+    ledgers: list[Ledger],
+    client: Client,
+    endpoint: str,
+    table: str,
+    days: tuple[str, str],
+    failed_creates: list[tuple[str, str | None, int, str | None]] | None = None,
+) -> dict[str, Any]:
+    """Compare what the clients saw with the reviews, the partner summaries and the store, and count everything.
+
+    A write whose outcome the client could not know (no HTTP answer, or a 5xx) may or may not have landed: the
+    audit accepts either its value or the last acknowledged one and counts how often it landed. A create that
+    failed may still have left an attempt no client holds: counted as an orphan (a problem of its own).
+    """
+    failed_creates = failed_creates or []
     client.phase = "audit"
     first_sample = len(client.samples)
     problems = Problems()
@@ -489,8 +530,16 @@ def audit(ledgers: list[Ledger], client: Client, endpoint: str, table: str, days
         problems.add("attempt_id_seen_twice", f"{attempt_id}: {len(found)} META items", len(found) - 1)
     for attempt_id in sorted(set(ids) - set(metas)):
         problems.add("attempt_lost", attempt_id)
-    for attempt_id in sorted(set(metas) - set(ids)):
-        problems.add("attempt_unknown_to_clients", attempt_id)
+    counts["failed_creates"] = len(failed_creates)
+    for kind, _, status, code in failed_creates:
+        counts[f"failed_creates_{kind}_{status}_{code or 'none'}"] += 1
+    unknown = sorted(set(metas) - set(ids))
+    for n, attempt_id in enumerate(unknown):
+        if n < len(failed_creates):  # a create the client saw fail, whose write landed anyway
+            kind, _, status, code = failed_creates[n]
+            problems.add("orphan_after_failed_create", f"{attempt_id} (creates that failed: {status} {code}, ...)")
+        else:
+            problems.add("attempt_unknown_to_clients", attempt_id)
 
     def stored_result(attempt_id: str) -> Any:
         found = metas.get(attempt_id) or [{}]
@@ -502,8 +551,12 @@ def audit(ledgers: list[Ledger], client: Client, endpoint: str, table: str, days
     by_ledger = {led.attempt_id: led for led in ledgers}
 
     for attempt_id in metas:
-        if stored_result(attempt_id) is not None and not (attempt_id in by_ledger and by_ledger[attempt_id].results):
-            problems.add("result_without_acknowledged_submit", attempt_id)
+        led_of = by_ledger.get(attempt_id)
+        if stored_result(attempt_id) is not None and led_of is not None and not led_of.results:
+            if led_of.submit_uncertain:
+                counts["submits_with_unknown_outcome_that_scored"] += 1
+            else:
+                problems.add("result_without_acknowledged_submit", attempt_id)
 
     for led in ledgers:
         counts["journeys_finished"] += led.finished
@@ -558,25 +611,26 @@ def audit(ledgers: list[Ledger], client: Client, endpoint: str, table: str, days
             problems.add("question_unknown_in_review", f"{led.attempt_id}/{qid}")
         seen = {q["questionId"]: (tuple(sorted(q["selected"])), bool(q["flagged"])) for q in questions}
         counts["questions_reviewed"] += len(questions)
-        for qid, (selected, flagged) in led.acked.items():
+        for qid, got in seen.items():
+            allowed = led.allowed(qid)
+            expected = led.acked.get(qid, BLANK)
             if qid in led.uncertain:
+                counts["answers_with_unknown_outcome_checked"] += 1
+                counts["answers_with_unknown_outcome_that_landed"] += got != expected and got in allowed
+            elif qid in led.acked:
+                counts["acknowledged_answers_checked"] += 1
+            else:
+                counts["unanswered_questions_checked"] += 1
+            if got in allowed:
                 continue
-            counts["acknowledged_answers_checked"] += 1
-            got = seen.get(qid)
-            if got is None:
-                continue  # counted as question_missing_in_review
-            if got[0] != selected:
-                problems.add("response_lost_or_changed", f"{led.attempt_id}/{qid}: saved {selected}, review {got[0]}")
-            elif got[1] != flagged:
-                problems.add("flag_lost_or_changed", f"{led.attempt_id}/{qid}: saved {flagged}, review {got[1]}")
-        for qid in set(seen) - set(led.acked) - led.uncertain:
-            counts["unanswered_questions_checked"] += 1
-            if seen[qid] != ((), False):
-                problems.add("response_lost_or_changed", f"{led.attempt_id}/{qid}: never saved, review {seen[qid]}")
-        counts["answers_in_uncertain_state"] += len(led.uncertain)
+            what = f"saved {expected}" if qid in led.acked else "never saved"
+            if got[0] in {value[0] for value in allowed}:
+                problems.add("flag_lost_or_changed", f"{led.attempt_id}/{qid}: {what}, review {got}")
+            else:
+                problems.add("response_lost_or_changed", f"{led.attempt_id}/{qid}: {what}, review {got}")
         for qid, selected in led.refused:
             counts["refused_writes_checked"] += 1
-            if seen.get(qid, ((), False))[0] == selected:
+            if seen.get(qid, BLANK)[0] == selected:
                 problems.add("refused_write_visible", f"{led.attempt_id}/{qid}")
         if led.journey_review is not None:
             counts["journey_reviews_compared"] += 1
@@ -595,12 +649,17 @@ def audit(ledgers: list[Ledger], client: Client, endpoint: str, table: str, days
             problems.add("partner_summary_unavailable", f"{partner_id}: {status}")
             continue
         started, submitted = len(mine), sum(1 for led in mine if led.results)
+        may_start = sum(1 for _, k, _, _ in failed_creates if k == key)  # failed creates that may have landed
+        may_submit = sum(1 for led in mine if not led.results and led.submit_uncertain)
         counts[f"partner_{partner_id}_started"] = summary["started"]
         counts[f"partner_{partner_id}_submitted"] = summary["submitted"]
-        if (summary["started"], summary["submitted"]) != (started, submitted):
+        ok_started = started <= summary["started"] <= started + may_start
+        ok_submitted = submitted <= summary["submitted"] <= submitted + may_submit
+        if not (ok_started and ok_submitted):
             problems.add(
                 "partner_summary_differs",
-                f"{partner_id}: summary {summary['started']}/{summary['submitted']}, clients {started}/{submitted}",
+                f"{partner_id}: summary {summary['started']}/{summary['submitted']}, clients {started}/{submitted}"
+                f" (+{may_start}/+{may_submit} of unknown outcome)",
             )
 
     audit_samples = client.samples[first_sample:]
@@ -609,6 +668,7 @@ def audit(ledgers: list[Ledger], client: Client, endpoint: str, table: str, days
             problems.add("audit_request_failed", f"{s.route}: {s.status} {s.detail[:120]}")
     lost = sum(problems.counts[k] for k in LOST)
     duplicated = sum(problems.counts[k] for k in DUPLICATED)
+    orphaned = problems.counts["orphan_after_failed_create"]
     return {
         "counts": dict(sorted(counts.items())),
         "store_items_by_sort_key_prefix": dict(sorted(kinds.items())),
@@ -616,6 +676,7 @@ def audit(ledgers: list[Ledger], client: Client, endpoint: str, table: str, days
         "examples": dict(sorted(problems.examples.items())),
         "lost": lost,
         "duplicated": duplicated,
+        "orphaned": orphaned,
         "problem_total": sum(problems.counts.values()),
         "audit_requests": len(audit_samples),
     }
@@ -710,7 +771,7 @@ def checks_table(audited: dict[str, Any]) -> list[str]:
             "Attempts: store = 201s seen",
             f"{c['attempts_created_seen_by_clients']} created (201)",
             f"{c['store_attempts']} `META` items",
-            n("attempt_lost", "attempt_unknown_to_clients", "attempt_id_seen_twice"),
+            n("attempt_lost", "attempt_unknown_to_clients", "attempt_id_seen_twice", "orphan_after_failed_create"),
         ),
         (
             "Scored exactly once",
@@ -756,6 +817,13 @@ def checks_table(audited: dict[str, Any]) -> list[str]:
             n("resume_disagrees_with_acknowledged_saves", "save_answer_disagrees_with_client"),
         ),
         (
+            "Writes with an unknown outcome (no answer or 5xx)",
+            f"{c.get('answers_with_unknown_outcome_checked', 0)} answers, {c.get('failed_creates', 0)} failed creates",
+            f"{c.get('answers_with_unknown_outcome_that_landed', 0)} answers landed anyway, "
+            f"{p.get('orphan_after_failed_create', 0)} orphan attempts",
+            n("orphan_after_failed_create"),
+        ),
+        (
             "Partner summaries (started/submitted)",
             f"{c.get('diagnostics_created', 0)} diagnostics",
             partners,
@@ -780,7 +848,7 @@ def markdown(summary: dict[str, Any]) -> str:
         f"**{'PASS' if summary['accepted'] else 'FAIL'}**: {summary['requests']} requests in "
         f"{summary['load_seconds']} s = **{summary['requests_per_second']} requests/s**; "
         f"p50 {overall.get('p50_ms')} ms, p95 {overall.get('p95_ms')} ms; **{summary['errors']} errors**; "
-        f"**{audited['lost']} lost, {audited['duplicated']} duplicated** records; "
+        f"**{audited['lost']} lost, {audited['duplicated']} duplicated** records, {audited['orphaned']} orphaned; "
         f"{audited['problem_total']} audit problems.",
         "",
         "| Route | Requests | p50 ms | p95 ms | max ms | Statuses | Errors |",
@@ -866,7 +934,12 @@ def execute(cfg: Config, server: Server) -> tuple[dict[str, Any], list[Ledger], 
     run, seconds = load(cfg, client)
     last_day = datetime.now(UTC).date()
     audited = audit(
-        run.ledgers, client, server.dynamodb_endpoint, server.attempts_table, (str(first_day), str(last_day))
+        run.ledgers,
+        client,
+        server.dynamodb_endpoint,
+        server.attempts_table,
+        (str(first_day), str(last_day)),
+        run.failed_creates,
     )
     return summarise(cfg, run, seconds, audited), run.ledgers, client
 
@@ -892,7 +965,10 @@ def _print(summary: dict[str, Any]) -> None:
     print(f"  problems: {audited['problems'] or 'none'}")
     for kind, examples in audited["examples"].items():
         print(f"    {kind}: {examples[:3]}")
-    print(f"  lost records: {audited['lost']}   duplicated records: {audited['duplicated']}")
+    print(
+        f"  lost records: {audited['lost']}   duplicated records: {audited['duplicated']}   "
+        f"orphaned attempts: {audited['orphaned']}"
+    )
     verdict = "PASS" if summary["accepted"] else "FAIL"
     print(f"\n{verdict}: 0 errors and 0 lost or duplicated records required")
 
