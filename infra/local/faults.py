@@ -90,11 +90,12 @@ class FaultInjector:
         client.meta.events.register("before-send.dynamodb", self.before_send, unique_id="local-fault-injection")
         client.meta.events.register("needs-retry.dynamodb", self._observe, unique_id="local-fault-observer")
 
-    def _observe(self, caught_exception: BaseException | None = None, **_: Any) -> None:
-        """Count failed attempts that were not injected (never decides about retrying: returns None)."""
+    def _observe(self, caught_exception: BaseException | None = None, event_name: str = "", **_: Any) -> None:
+        """Count failed attempts that were not injected, by operation (never decides about retrying)."""
         if caught_exception is not None and not getattr(caught_exception, "injected", False):
+            operation = event_name.rsplit(".", 1)[-1]
             with self._lock:
-                self.real_errors[type(caught_exception).__name__] += 1
+                self.real_errors[f"{type(caught_exception).__name__} ({operation})"] += 1
 
     def _draw(self, operation: str) -> str | None:
         with self._lock:

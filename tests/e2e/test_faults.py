@@ -13,7 +13,10 @@ result. Everything goes through the HTTP API only.
 
 A third server loses responses instead (``LOCAL_DYNAMODB_FAULT_LOST_RESPONSES``: read timeouts after
 the write was applied, as real ones can be). There a refused save may have been stored, so the review
-must show the last acknowledged value or a value sent after it, never an older or unknown one.
+must show the last acknowledged value or a value sent after it, never an older or unknown one. The same
+can happen on the other servers only through a real timeout (the local DynamoDB answering after the
+client's 1 s read timeout on a loaded machine): the server counts those, and a run may show at most that
+many refused answers.
 """
 
 from __future__ import annotations
@@ -72,13 +75,14 @@ class Ledger:
             out |= {answer for answer, ok in history[last + 1 :] if not ok}
         return out
 
-    def compare(self, shown: dict[str, Answer], qids: list[str], strict: bool, where: str) -> int:
-        """Assert every question shows an allowed answer; return how many show a refused save's answer."""
+    def compare(self, shown: dict[str, Answer], qids: list[str], where: str) -> int:
+        """Assert every question shows its last acknowledged answer or one refused after it (a lost response),
+        never an older or unknown one; return how many show a refused answer (each run bounds that count)."""
         assert set(shown) <= set(qids), f"{where}: answers for questions never served"
         landed = 0
         for qid in qids:
             got = shown.get(qid, NOTHING)
-            assert got in self.allowed(qid, strict), (
+            assert got in self.allowed(qid, strict=False), (
                 f"{where}: question {qid} shows {got}; sent (answer, acknowledged) {self.sent.get(qid, [])}"
             )
             landed += got not in self.allowed(qid, True)
@@ -173,7 +177,7 @@ def start_attempt(
     moto does not. The count is reported (see notes/faults.md)."""
     if key is not None:
         headers = {**headers, "Idempotency-Key": key}
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # an in-progress record blocks its key for up to the function's Timeout
     while time.monotonic() < deadline:
         reply = api.post(path, body, headers=headers)
         kind = check(reply, f"start {path}", tally, conflict_ok=True)
@@ -187,16 +191,13 @@ def start_attempt(
             time.sleep(0.5 if code == "idempotency_in_progress" else CLIENT_PAUSE)
         else:
             time.sleep(CLIENT_PAUSE)
-    pytest.fail(f"start {path}: no attempt after 30 s")
+    pytest.fail(f"start {path}: no attempt after 90 s")
 
 
-def exam_journey(
-    api: Api, paths: Paths, tally: Tally, seed: int, saves: int, final_in_submit: bool, keyed: bool, strict: bool
-) -> None:
+def exam_journey(api: Api, paths: Paths, tally: Tally, seed: int, saves: int, final_in_submit: bool) -> None:
     """Start, many saves (with retries as a client would), resumes, submit twice, a late save, review."""
     rng = random.Random(seed)
-    key = f"{rng.getrandbits(128):032x}" if keyed else None
-    start = start_attempt(api, paths.start, {"examId": EXAM, "mode": "full"}, paths.auth, tally, key)
+    start = start_attempt(api, paths.start, {"examId": EXAM, "mode": "full"}, paths.auth, tally, None)
     assert start.status == 201, start.raw[:300]
     attempt_id = start.body["attemptId"]
     headers = {**paths.auth, TOKEN_HEADER: start.body["attemptToken"]}
@@ -207,7 +208,7 @@ def exam_journey(
 
     def resume_matches() -> None:
         now = until_ok(lambda: api.get(url, headers=headers), "resume", tally)
-        ledger.compare({r["questionId"]: _answer(r) for r in now.body["responses"]}, qids, strict, "resume")
+        ledger.compare({r["questionId"]: _answer(r) for r in now.body["responses"]}, qids, "resume")
         tally.add(resumes_checked=1)
 
     for n in range(saves):
@@ -265,7 +266,7 @@ def exam_journey(
     # answers sent with the submission carry no flag: a question answered there shows flagged false
     shown = {q["questionId"]: (tuple(sorted(q["selected"])), bool(q["flagged"])) for q in review.body["questions"]}
     assert set(shown) == set(qids)
-    landed = ledger.compare(shown, qids, strict, "review")
+    landed = ledger.compare(shown, qids, "review")
     acked = ledger.acked()
     tally.add(
         answers_checked=len(acked),
@@ -275,7 +276,7 @@ def exam_journey(
     )
 
 
-def diagnostic_journey(api: Api, tally: Tally, seed: int, keyed: bool, strict: bool) -> None:
+def diagnostic_journey(api: Api, tally: Tally, seed: int, keyed: bool) -> None:
     """Start a diagnostic, submit (a refused submission may be retried with other answers), review."""
     rng = random.Random(seed)
     key = f"{rng.getrandbits(128):032x}" if keyed else None
@@ -300,8 +301,8 @@ def diagnostic_journey(api: Api, tally: Tally, seed: int, keyed: bool, strict: b
     assert again.body == first.body
     review = until_ok(lambda: api.get(f"{url}/review", headers=headers), "diagnostic review", tally)
     shown = {q["questionId"]: tuple(sorted(q["selected"])) for q in review.body["questions"]}
-    # strict: the acknowledged answers; with lost responses an earlier, refused submission may have won
-    assert shown == tried[-1] if strict else shown in tried, (shown, tried)
+    # the acknowledged answers, or (a lost response) those of an earlier submission that was refused
+    assert shown in tried, (shown, tried)
     tally.add(answers_checked=len(shown), submits_repeated=1, journeys=1, refused_but_stored=int(shown != tried[-1]))
 
 
@@ -318,8 +319,10 @@ class Plan:
     saves: int  # per full journey
     full: int  # full journeys, alternating anonymous and signed in (two functions)
     diagnostics: int
-    keyed: bool  # starts send an Idempotency-Key
-    strict: bool  # refused writes never land (faults before sending); otherwise responses may be lost
+    # diagnostic starts send an Idempotency-Key (full starts do not: a key blocked by an in-progress record
+    # waits up to the function's Timeout, which only the short diagnostic journeys can hide)
+    keyed: bool
+    strict: bool  # injected faults strike before sending: a refused write may land only after a real timeout
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -374,13 +377,9 @@ def _journeys(api: Api, tally: Tally, plan: Plan) -> list[Callable[[], None]]:
         me = Paths("/me/attempts", "/me/attempts", {"Authorization": f"Bearer dev:fault-candidate-{i}"})
         paths = anon if i % 2 == 0 else me
         final = i % 3 == 1  # some submissions carry final answers
-        jobs.append(
-            lambda p=paths, s=i, f=final: exam_journey(
-                api, p, tally, plan.seed * 100 + s, plan.saves, f, plan.keyed, plan.strict
-            )
-        )
+        jobs.append(lambda p=paths, s=i, f=final: exam_journey(api, p, tally, plan.seed * 100 + s, plan.saves, f))
     jobs += [
-        lambda s=i: diagnostic_journey(api, tally, plan.seed * 100 + 50 + s, plan.keyed, plan.strict)
+        lambda s=i: diagnostic_journey(api, tally, plan.seed * 100 + 50 + s, plan.keyed)
         for i in range(plan.diagnostics)
     ]
     return jobs
@@ -426,6 +425,11 @@ def _ok(run: Run) -> Run:
         raise run.error
     assert not any(500 <= s < 600 and s != 503 for s in run.tally.statuses), run.tally.statuses
     assert run.tally.journeys == run.plan.full + run.plan.diagnostics == run.tally.submits_repeated
+    if run.plan.strict:
+        # Injected faults never let a refused write land. A real read timeout can (the local DynamoDB was slow
+        # and answered after the client gave up), so only as many refused answers as real timeouts may show.
+        real = sum(run.faults["realErrors"].values())
+        assert run.tally.refused_but_stored <= real, (run.tally.refused_but_stored, run.faults["realErrors"])
     return run
 
 
@@ -486,7 +490,7 @@ def test_write_the_hardening_report(runs: dict[str, Run]) -> None:
         "retries (standard mode, 3 attempts), and past the retries the API answers 503 with `Retry-After`. Faults "
         "strike before the request is sent, except in the *lost responses* run, where every fault is a read timeout "
         "after the write was applied. Clients retry a refused save with the same or a changed answer, or give up "
-        "on it; starts in the *storm* run carry an `Idempotency-Key`.\n\n"
+        "on it; diagnostic starts in the *storm* run carry an `Idempotency-Key`.\n\n"
         "| Run | Fault rate | Journeys | DynamoDB attempts | Faults injected | HTTP requests | Statuses "
         "| 503s (codes) | Saves sent / acknowledged / refused | Refused saves retried same / changed / abandoned "
         "| Acknowledged answers checked in the review | Questions with only refused saves "
@@ -500,9 +504,11 @@ def test_write_the_hardening_report(runs: dict[str, Run]) -> None:
                 "(`idempotency_in_progress` on a keyed start, waited out; `attempt_exists` when a real,",
                 "not injected, timeout struck after a start was written, which DynamoDB's `ClientRequestToken`",
                 "would absorb and moto does not), or 503 with `Retry-After` and the JSON error body: no 500.",
-                "With faults before sending, every question in the review showed exactly its last acknowledged",
-                "answer and nothing refused was stored; with lost responses, each showed its last acknowledged",
-                "answer or one sent after it. Each second submission returned the identical result.",
+                "Every question in the review showed its last acknowledged answer or, after a lost response, one",
+                "sent after it; never an older or unknown one. With faults before sending a refused answer can",
+                "be stored only through a real (not injected) timeout, counted in the faults column; the column",
+                "of refused answers stored anyway is bounded by it. Each second submission returned the",
+                "identical result.",
             ]
         )
     )
