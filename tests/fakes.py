@@ -21,6 +21,10 @@ from exam_core.models.records import (
 from exam_core.store import StoredBank
 
 
+def _copy(r: StoredResponse) -> StoredResponse:
+    return StoredResponse(r.question_id, list(r.selected), r.flagged, r.saved_at)
+
+
 class InMemoryStore:
     def __init__(self) -> None:
         self.banks: dict[str, StoredBank] = {}
@@ -87,7 +91,7 @@ class InMemoryStore:
             assert rec is not None
             rec.meta.rev += 1
             for r in responses:
-                rec.responses[r.question_id] = copy.deepcopy(r)
+                rec.responses[r.question_id] = _copy(r)
             return copy.copy(rec.meta), {k: copy.copy(v) for k, v in rec.responses.items()}
 
     def finish_attempt(self, attempt_id: str, expected_rev: int, completion: Completion) -> None:
@@ -105,7 +109,7 @@ class InMemoryStore:
                 rec.meta.ttl = completion.ttl
             rec.meta.rev += 1
             for r in completion.final:
-                rec.responses[r.question_id] = copy.deepcopy(r)
+                rec.responses[r.question_id] = _copy(r)
 
     def claim_attempt(self, attempt_id: str, token_hash: str, candidate_id: str) -> None:
         self.calls.append("claim_attempt")

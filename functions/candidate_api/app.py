@@ -90,7 +90,7 @@ def my_attempts(
     tags=["candidates"],
 )
 def my_attempt(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().get(attemptId, None, candidate_access(_candidate())))
+    return json_response(attempt_service().get_doc(attemptId, None, candidate_access(_candidate())))
 
 
 @app.put(
@@ -121,7 +121,7 @@ def submit_my_attempt(attemptId: AttemptId, request: Annotated[SubmitRequest | N
     tags=["candidates"],
 )
 def review_my_attempt(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().review(attemptId, None, candidate_access(_candidate())))
+    return json_response(attempt_service().review_doc(attemptId, None, candidate_access(_candidate())))
 
 
 @app.get(

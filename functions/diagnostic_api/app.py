@@ -84,7 +84,7 @@ def start_diagnostic(
     tags=["diagnostics"],
 )
 def get_diagnostic(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().get(attemptId, _token(), diagnostic_access(_partner())))
+    return json_response(attempt_service().get_doc(attemptId, _token(), diagnostic_access(_partner())))
 
 
 @app.post(
@@ -108,7 +108,7 @@ def submit_diagnostic(
     tags=["diagnostics"],
 )
 def review_diagnostic(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().review(attemptId, _token(), diagnostic_access(_partner())))
+    return json_response(attempt_service().review_doc(attemptId, _token(), diagnostic_access(_partner())))
 
 
 @app.get(

@@ -78,7 +78,7 @@ def start_attempt(
     tags=["attempts"],
 )
 def get_attempt(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().get(attemptId, _token()))
+    return json_response(attempt_service().get_doc(attemptId, _token()))
 
 
 @app.put(
@@ -114,7 +114,7 @@ def submit_attempt(
     tags=["attempts"],
 )
 def review_attempt(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().review(attemptId, _token()))
+    return json_response(attempt_service().review_doc(attemptId, _token()))
 
 
 @app.post(

@@ -15,7 +15,8 @@ import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NoReturn
+from functools import cache
+from typing import Any, NoReturn
 
 from pydantic import TypeAdapter
 
@@ -45,8 +46,6 @@ from exam_core.models.api import (
     ResponseIn,
     Result,
     Review,
-    ReviewQuestion,
-    SavedResponse,
     SaveResult,
     TaskStatementOut,
 )
@@ -67,9 +66,11 @@ from exam_core.store import Store
 SUBMIT_RETRIES = 3
 DAY = 86_400
 SERVED_IDS = "abcdef"
-_QUESTIONS: TypeAdapter[list[QuestionOut]] = TypeAdapter(list[QuestionOut])
-_SAVED: TypeAdapter[list[SavedResponse]] = TypeAdapter(list[SavedResponse])
-_REVIEWED: TypeAdapter[list[ReviewQuestion]] = TypeAdapter(list[ReviewQuestion])
+
+
+@cache
+def _question_list() -> TypeAdapter[list[QuestionOut]]:
+    return TypeAdapter(list[QuestionOut])  # built on first use, not at import (cold start)
 
 
 def hash_token(token: str) -> str:
@@ -279,10 +280,14 @@ class AttemptService:
             questions=questions,
         )
 
+    @classmethod
+    def _questions(cls, bank: Bank, form: Form) -> list[QuestionOut]:
+        # Validated in one pass by pydantic-core: a third of constructing 400 model objects from Python.
+        return _question_list().validate_python(cls._question_rows(bank, form))
+
     @staticmethod
-    def _questions(bank: Bank, form: Form) -> list[QuestionOut]:
-        # Built as plain dicts and validated in one pass by pydantic-core: on a 65-question read this
-        # costs a third of constructing 400 model objects one by one from Python.
+    def _question_rows(bank: Bank, form: Form) -> list[dict[str, Any]]:
+        """The served questions as plain data in the API's camelCase shape (``QuestionOut``)."""
         rows = []
         for n, q in enumerate(form.questions, start=1):
             item = bank.items[q.item_id]
@@ -290,14 +295,14 @@ class AttemptService:
             rows.append(
                 {
                     "number": n,
-                    "question_id": q.question_id,
+                    "questionId": q.question_id,
                     "type": item.type,
-                    "select_count": item.select_count,
+                    "selectCount": item.select_count,
                     "stem": item.stem,
                     "options": [{"id": SERVED_IDS[i], "text": by_id[o]} for i, o in enumerate(q.order)],
                 }
             )
-        return _QUESTIONS.validate_python(rows)
+        return rows
 
     # ------------------------------------------------------------ read
 
@@ -336,38 +341,44 @@ class AttemptService:
         return max(0, int(meta.expires_at - now))
 
     def get(self, attempt_id: str, token: str | None, access: Access = FULL) -> AttemptOut:
+        return AttemptOut.model_validate(self.get_doc(attempt_id, token, access))
+
+    def get_doc(self, attempt_id: str, token: str | None, access: Access = FULL) -> dict[str, Any]:
+        """The attempt as the API serves it (``AttemptOut``'s camelCase JSON shape), as plain data.
+
+        Routes serialise it directly: the server built every value, so validating ~400 nested objects
+        again on each read would be the most expensive step of the request. ``get`` validates the same
+        document into the model, so every test through ``get`` also checks this shape.
+        """
         record = self._load(attempt_id, token, access)
         now = self.clock()
-        result: Result | PracticeResult | None = None
+        result: dict[str, Any] | None = None
         if record.meta.status == "in_progress" and self._expired(record.meta, now):
-            result = self._finish(record, now, timed_out=True)
-        else:
-            result = parse_result(record.meta)
+            result = self._finish(record, now, timed_out=True).model_dump(mode="json", by_alias=True)
+        elif record.meta.result_json:
+            result = json.loads(record.meta.result_json)
         bank = self.banks.get(record.meta.exam_id)
         meta = record.meta
         responses = sorted(record.responses.values(), key=lambda r: r.question_id)
-        return AttemptOut(
-            attempt_id=meta.attempt_id,
-            exam_id=meta.exam_id,
-            mode=meta.mode,
-            status="submitted" if result else "in_progress",
-            started_at=_iso(meta.started_at) or datetime.now(UTC),
-            expires_at=_iso(meta.expires_at),
-            duration_seconds=meta.duration_seconds,
-            remaining_seconds=0 if result else self._remaining(meta, now),
-            question_count=len(record.form.questions),
-            answered_count=sum(1 for r in responses if r.selected),
-            flagged_count=sum(1 for r in responses if r.flagged),
-            questions=self._questions(bank, record.form),
-            # One validation pass over plain rows (epoch seconds become datetimes in pydantic-core).
-            responses=_SAVED.validate_python(
-                [
-                    {"question_id": r.question_id, "selected": r.selected, "flagged": r.flagged, "saved_at": r.saved_at}
-                    for r in responses
-                ]
-            ),
-            result=result,
-        )
+        return {
+            "attemptId": meta.attempt_id,
+            "examId": meta.exam_id,
+            "mode": meta.mode,
+            "status": "submitted" if result else "in_progress",
+            "startedAt": _iso(meta.started_at),
+            "expiresAt": _iso(meta.expires_at),
+            "durationSeconds": meta.duration_seconds,
+            "remainingSeconds": 0 if result else self._remaining(meta, now),
+            "questionCount": len(record.form.questions),
+            "answeredCount": sum(1 for r in responses if r.selected),
+            "flaggedCount": sum(1 for r in responses if r.flagged),
+            "questions": self._question_rows(bank, record.form),
+            "responses": [
+                {"questionId": r.question_id, "selected": r.selected, "flagged": r.flagged, "savedAt": _iso(r.saved_at)}
+                for r in responses
+            ],
+            "result": result,
+        }
 
     # ------------------------------------------------------------ save
 
@@ -593,15 +604,18 @@ class AttemptService:
     # ------------------------------------------------------------ review
 
     def review(self, attempt_id: str, token: str | None, access: Access = FULL) -> Review:
+        return Review.model_validate(self.review_doc(attempt_id, token, access))
+
+    def review_doc(self, attempt_id: str, token: str | None, access: Access = FULL) -> dict[str, Any]:
+        """The review as the API serves it (``Review``'s camelCase JSON shape), as plain data (see get_doc)."""
         record = self._load(attempt_id, token, access)
         now = self.clock()
         if record.meta.status == "in_progress" and self._expired(record.meta, now):
-            result: Result | PracticeResult = self._finish(record, now, timed_out=True)
+            result = self._finish(record, now, timed_out=True).model_dump(mode="json", by_alias=True)
+        elif record.meta.result_json:
+            result = json.loads(record.meta.result_json)
         else:
-            stored = parse_result(record.meta)
-            if stored is None:
-                raise Conflict("the review opens after the attempt is submitted", code="attempt_not_submitted")
-            result = stored
+            raise Conflict("the review opens after the attempt is submitted", code="attempt_not_submitted")
         bank = self.banks.get(record.meta.exam_id)
         texts = bank.blueprint.task_text()
         rows = []
@@ -628,9 +642,9 @@ class AttemptService:
             rows.append(
                 {
                     "number": n,
-                    "question_id": q.question_id,
+                    "questionId": q.question_id,
                     "type": item.type,
-                    "select_count": item.select_count,
+                    "selectCount": item.select_count,
                     "stem": item.stem,
                     "options": options,
                     "selected": selected,
@@ -638,11 +652,10 @@ class AttemptService:
                     "correct": is_correct(q, item, resp),
                     "scored": q.scored,
                     "flagged": bool(resp and resp.flagged),
-                    "domain_id": domain_id,
-                    "domain_name": bank.domain_name(domain_id),
-                    "task_statement": {"id": item.task, "text": texts[item.task]},
+                    "domainId": domain_id,
+                    "domainName": bank.domain_name(domain_id),
+                    "taskStatement": {"id": item.task, "text": texts[item.task]},
                     "reference": item.reference,
                 }
             )
-        questions = _REVIEWED.validate_python(rows)  # one pass in pydantic-core, not 400 objects from Python
-        return Review(attempt_id=attempt_id, result=result, questions=questions)
+        return {"attemptId": attempt_id, "result": result, "questions": rows}

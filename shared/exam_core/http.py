@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 from exam_core.errors import DomainError, Throttled
 from exam_core.models.api import ErrorBody, GatewayMessage
@@ -95,17 +96,22 @@ def error_response(status: int, code: str, message: str, details: list[Any] | No
     )
 
 
-def json_response(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
+def json_response(
+    model: BaseModel | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response[str]:
     """A response whose body pydantic-core serialises in one pass (camelCase).
 
     Returning the model itself would make Powertools validate it again and walk it with its Python
     JSON encoder: on a 65-question attempt that costs more than everything else in the request.
-    The model was validated when it was built; each route still declares it for the OpenAPI document.
+    A model was validated when it was built; a plain document (the hot reads' ``*_doc``) is already in
+    the declared shape, which ``AttemptService.get``/``review`` check by validating the same document.
+    Each route still declares its model for the OpenAPI document.
     """
+    body = model.model_dump_json(by_alias=True) if isinstance(model, BaseModel) else to_json(model).decode()
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=model.model_dump_json(by_alias=True),
+        body=body,
         headers=headers or {},
     )
 

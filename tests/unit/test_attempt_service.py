@@ -513,3 +513,28 @@ def test_bank_cache_serves_the_bank_loaded_into_the_store(service: AttemptServic
     assert cached.version == 1
     assert set(cached.items) == set(bank.items)
     assert cached.target_info == pytest.approx(bank.target_info)
+
+
+@pytest.mark.parametrize("stage", ["fresh", "saved", "submitted", "timed_out"])
+def test_served_documents_serialise_exactly_like_their_models(
+    started: AttemptCreated, service: AttemptService, clock: FakeClock, stage: str
+) -> None:
+    """Routes serialise ``get_doc``/``review_doc`` without validating them; the bytes must be the model's."""
+    from exam_core.models.api import AttemptOut, Review
+    from pydantic_core import to_json
+
+    aid, tok = started.attempt_id, started.attempt_token
+    if stage != "fresh":
+        service.save(
+            aid, tok, [resp(q.question_id, ["a"], flagged=n % 2 == 0) for n, q in enumerate(started.questions)]
+        )
+    if stage == "submitted":
+        service.submit(aid, tok)
+    if stage == "timed_out":
+        clock.advance(10 * 3600)
+    doc = service.get_doc(aid, tok)
+    assert to_json(doc).decode() == AttemptOut.model_validate(doc).model_dump_json(by_alias=True)
+    if stage in ("submitted", "timed_out"):
+        review = service.review_doc(aid, tok)
+        assert to_json(review).decode() == Review.model_validate(review).model_dump_json(by_alias=True)
+        assert len(review["questions"]) == len(started.questions)

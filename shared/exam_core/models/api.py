@@ -40,6 +40,14 @@ class RequestModel(ApiModel):
         alias_generator=to_camel, populate_by_name=True, extra="forbid", strict=True, defer_build=True
     )
 
+    def __repr__(self) -> str:
+        # No field values: a request body's repr must not carry answers or item text into a log line.
+        # Powertools also formats every route's arguments into a debug message on every request,
+        # whatever the log level; the default repr of a 65-answer save costs more than validating it.
+        return f"{type(self).__name__}(...)"
+
+    __str__ = __repr__
+
 
 # ---------------------------------------------------------------- errors
 
