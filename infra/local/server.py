@@ -155,6 +155,9 @@ def start(
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # The embedded DynamoDB serialises every request; under load a call can wait well over the deployed
+    # 1 s read timeout. Locally a slow answer is not a fault (LOCAL_DYNAMODB_FAULT_RATE injects those).
+    os.environ.setdefault("DYNAMODB_READ_TIMEOUT", "10")
     env = {**os.environ, **(env_overrides or {})}
     template = Template(ROOT / "template.yaml", _pairs(env.get("LOCAL_PARAMETER_OVERRIDES", "")))
 

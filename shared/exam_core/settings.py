@@ -17,6 +17,11 @@ class Settings(BaseSettings):
     # Idempotency records of the start routes (Idempotency-Key header), and how long a key is remembered.
     idempotency_table: str = "exam-idempotency"
     idempotency_ttl_seconds: int = Field(default=3600, ge=60)
+    # DynamoDB client timeouts (seconds). DynamoDB answers in milliseconds; the defaults keep the worst
+    # case of three attempts under the functions' Timeout (tests/unit/test_retry_budget.py). The local
+    # server raises the read timeout: its embedded DynamoDB serialises requests and can be slow under load.
+    dynamodb_connect_timeout: float = Field(default=1.0, gt=0, le=5)
+    dynamodb_read_timeout: float = Field(default=1.0, gt=0, le=30)
     # Comma-separated exam ids served by GET /exams; each needs its blueprint loaded in the items table.
     exam_ids: str = "clf-c02"
     # How long a warm function trusts its cached bank before it checks the bank's version again.

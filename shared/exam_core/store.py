@@ -730,10 +730,11 @@ def make_client() -> DynamoDBClient:
     # at most two calls in a row on its success path (read, then conditional write), so 18 s stays under
     # the API functions' 20 s Timeout, itself under API Gateway's 29 s (tests/unit/test_retry_budget.py).
     # DynamoDB answers in milliseconds; a call that takes a second is better retried than waited on.
+    settings = get_settings()
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 3},
-        connect_timeout=1,
-        read_timeout=1,
+        connect_timeout=settings.dynamodb_connect_timeout,
+        read_timeout=settings.dynamodb_read_timeout,
         tcp_keepalive=True,
     )
-    return boto3.client("dynamodb", endpoint_url=get_settings().aws_endpoint_url, config=config)
+    return boto3.client("dynamodb", endpoint_url=settings.aws_endpoint_url, config=config)

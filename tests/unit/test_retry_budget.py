@@ -35,6 +35,9 @@ def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "unit")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "unit")
+    # The deployed defaults (the local server raises the read timeout for its embedded DynamoDB).
+    monkeypatch.delenv("DYNAMODB_READ_TIMEOUT", raising=False)
+    monkeypatch.delenv("DYNAMODB_CONNECT_TIMEOUT", raising=False)
     get_settings.cache_clear()
     yield make_client()
     get_settings.cache_clear()
