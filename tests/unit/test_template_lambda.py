@@ -88,7 +88,7 @@ class Resolver:
 def _combinations() -> Iterator[Resolver]:
     """Defaults, and every EnableSnapStart value with and without reserved concurrency."""
     for snap in PARAMETERS["EnableSnapStart"]["AllowedValues"]:
-        for reserved in ("", "7"):
+        for reserved in ("none", "7"):
             yield Resolver(
                 EnableSnapStart=str(snap), ApiReservedConcurrency=reserved, BackgroundReservedConcurrency=reserved
             )
@@ -159,11 +159,11 @@ def test_the_stream_consumer_has_room_for_a_batch_of_retried_writes(retry_budget
 @pytest.mark.parametrize("parameter", ["ApiReservedConcurrency", "BackgroundReservedConcurrency"])
 def test_reserved_concurrency_parameters_default_to_nothing_and_refuse_zero(parameter: str) -> None:
     spec = PARAMETERS[parameter]
-    assert spec["Type"] == "String" and spec["Default"] == ""
+    assert spec["Type"] == "String" and spec["Default"] == "none"
     pattern = spec["AllowedPattern"]
-    for ok in ("", "1", "10", "250", "99999"):
+    for ok in ("none", "1", "10", "250", "99999"):
         assert re.fullmatch(pattern, ok), ok
-    for refused in ("0", "00", "-1", "01", "1.5", "abc", " 5", "100000"):
+    for refused in ("0", "00", "-1", "01", "1.5", "", "None", "abc", " 5", "100000"):
         assert not re.fullmatch(pattern, refused), refused
 
 
@@ -183,16 +183,16 @@ def test_reserved_concurrency_comes_only_from_its_parameter() -> None:
 
 
 @pytest.mark.parametrize(
-    ("api", "background"), [("25", ""), ("", "1"), ("40", "2")], ids=["api-only", "background-only", "both"]
+    ("api", "background"), [("25", "none"), ("none", "1"), ("40", "2")], ids=["api-only", "background-only", "both"]
 )
 def test_each_group_gets_its_own_reserved_concurrency(api: str, background: str) -> None:
     resolver = Resolver(ApiReservedConcurrency=api, BackgroundReservedConcurrency=background)
     got = {name: resolver.function(name).get("ReservedConcurrentExecutions") for name in FUNCTIONS}
     want: dict[str, str | None] = dict.fromkeys(FUNCTIONS)
     for name in API_CONCURRENCY:
-        want[name] = api or None
+        want[name] = None if api == "none" else api
     for name in BACKGROUND_CONCURRENCY:
-        want[name] = background or None
+        want[name] = None if background == "none" else background
     assert got == want
 
 
