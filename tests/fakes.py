@@ -50,7 +50,7 @@ class InMemoryStore:
         self.banks[exam_id] = StoredBank(blueprint, version, list(merged.values()))
         return version
 
-    def create_attempt(self, meta: AttemptMeta, form: Form) -> None:
+    def create_attempt(self, meta: AttemptMeta, form: Form, form_ttl: int | None = None) -> None:
         self.calls.append("create_attempt")
         with self._lock:
             if meta.attempt_id in self.attempts:

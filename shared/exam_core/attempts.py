@@ -226,7 +226,9 @@ class AttemptService:
         duration = duration_seconds(bank.blueprint, mode)
         if duration is not None and self.settings.duration_override_seconds:
             duration = self.settings.duration_override_seconds
-        abandoned_ttl = self.settings.abandoned_ttl_days * DAY if mode == "diagnostic" and not candidate_id else None
+        # Anonymous attempts (diagnostics and full attempts without a sign-in) are kept for a while, not
+        # forever: deleted a few days after they are abandoned, or the retention period after submission.
+        abandoned_ttl = self.settings.abandoned_ttl_days * DAY if not candidate_id else None
         return self._open(bank, form, mode, duration, candidate_id, partner_id, abandoned_ttl)
 
     def start_practice(self, exam_id: str, mode: str, candidate_id: str, pool: list[Item], size: int) -> AttemptCreated:
@@ -264,7 +266,10 @@ class AttemptService:
             ttl=None if ttl_after is None else now + ttl_after,
         )
         try:
-            self.store.create_attempt(meta, form)
+            form_ttl = None
+            if meta.ttl is not None:  # outlasts META's longest time-to-live: abandoned, then retained
+                form_ttl = meta.ttl + self.settings.diagnostic_retention_days * DAY
+            self.store.create_attempt(meta, form, form_ttl)
         except AlreadyExists as exc:  # a uuid4 collision: practically impossible, never silently merged
             raise Conflict("attempt id collision; retry", code="attempt_exists") from exc
         questions = self._questions(bank, form)

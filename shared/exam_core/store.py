@@ -64,7 +64,7 @@ class Store(Protocol):
     def load_bank(self, exam_id: str) -> StoredBank | None: ...
     def bank_version(self, exam_id: str) -> int | None: ...
     def put_bank(self, exam_id: str, blueprint: dict[str, Any], items: Sequence[dict[str, Any]]) -> int: ...
-    def create_attempt(self, meta: AttemptMeta, form: Form) -> None: ...
+    def create_attempt(self, meta: AttemptMeta, form: Form, form_ttl: int | None = None) -> None: ...
     def load_attempt(self, attempt_id: str) -> AttemptRecord | None: ...
     def save_responses(
         self, attempt_id: str, guard: SaveGuard, responses: Sequence[StoredResponse]
@@ -309,10 +309,12 @@ class DynamoStore:
 
     # -------------------------------------------------------------- attempts
 
-    def create_attempt(self, meta: AttemptMeta, form: Form) -> None:
+    def create_attempt(self, meta: AttemptMeta, form: Form, form_ttl: int | None = None) -> None:
+        """META and FORM in one transaction. FORM, written once, gets the longest time-to-live the attempt
+        can reach (``form_ttl``), so a submission changes only META's and stays a single-item write."""
         form_item: dict[str, Any] = {"pk": _s(meta.attempt_id), "sk": _s("FORM"), "form": _s(form.to_json())}
-        if meta.ttl is not None:
-            form_item["ttl"] = _n(meta.ttl)
+        if form_ttl is not None:
+            form_item["ttl"] = _n(form_ttl)
         meta_item = _meta_item(meta)
         meta_item["rs"] = {"M": {}}
         if form.questions:  # a string set cannot be empty
@@ -408,8 +410,8 @@ class DynamoStore:
         """Store the result if nothing changed since the read (same revision, still in progress).
 
         Final responses sent with the submission go into the same update, so they are scored and
-        stored together or not at all. A new time-to-live (anonymous diagnostics) also goes on FORM,
-        in one transaction with it.
+        stored together or not at all. A new time-to-live (anonymous attempts) is set on META only:
+        FORM was written with one that outlasts it.
         """
         c = completion
         names: dict[str, str] = {"#r": "result", "#s": "sum"}
@@ -438,19 +440,7 @@ class DynamoStore:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
-        if c.ttl is None:
-            self._call("update_item", **update)
-            return
-        form_ttl = {
-            "Update": {
-                "TableName": self.attempts_table,
-                "Key": {"pk": _s(attempt_id), "sk": _s("FORM")},
-                "UpdateExpression": "SET #ttl = :ttl",
-                "ExpressionAttributeNames": {"#ttl": "ttl"},
-                "ExpressionAttributeValues": {":ttl": _n(c.ttl)},
-            }
-        }
-        self._call("transact_write_items", TransactItems=[{"Update": update}, form_ttl])
+        self._call("update_item", **update)
 
     def claim_attempt(self, attempt_id: str, token_hash: str, candidate_id: str) -> None:
         """Give an anonymous attempt to a candidate and stop its time-to-live, both items at once."""
