@@ -336,6 +336,7 @@ class Gateway:
         self.throttle = throttle  # emulate the template's MethodSettings throttles (LOCAL_THROTTLE)
         self.buckets: dict[tuple[str, str], TokenBucket] = {}
         self.buckets_lock = threading.Lock()
+        self.invoke_lock = threading.Lock()
         self.api_keys = api_keys  # key value -> partner id (the usage plan's key id)
         self.candidate_prefix = candidate_prefix
         self.admin_tokens = admin_tokens or {}
@@ -425,7 +426,11 @@ class Gateway:
         module = self._module(fn)
         handler = getattr(module, fn.handler.rsplit(".", 1)[1])
         try:
-            with fn.lock:  # one invocation at a time per function, like one Lambda container
+            # One invocation at a time in the whole process. A Lambda container runs one request at a time,
+            # and here every function shares one interpreter: Powertools keeps the current event in
+            # class-level state shared by all resolvers, so two functions running at once could read
+            # each other's request.
+            with self.invoke_lock:
                 out = handler(event, LambdaContext(fn))
         except Exception:  # a crashed invocation: API Gateway answers 502, and so do we
             logging.getLogger("local-gateway").exception("function %s failed", fn.logical_id)

@@ -120,7 +120,7 @@ class StreamPump:
                 event = {"Records": [{**r, "eventSource": "aws:dynamodb", "awsRegion": "us-east-1"} for r in batch]}
                 module = self.gateway._module(src.function)
                 handler = getattr(module, src.function.handler.rsplit(".", 1)[1])
-                with src.function.lock:
+                with self.gateway.invoke_lock:  # one invocation at a time in the process (see Gateway)
                     result = handler(event, LambdaContext(src.function))
                 failures = (result or {}).get("batchItemFailures") or []
                 if failures:  # like Lambda: delivered again from the first failed record

@@ -84,9 +84,13 @@ def documented(
     return out
 
 
+# 409s that only mean "not yet": the same request will succeed shortly, so say when to retry.
+RETRY_LATER = frozenset({"idempotency_in_progress", "attempt_busy"})
+
+
 def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response[Any]:
     headers: dict[str, str] = {}
-    if status == 503:
+    if status == 503 or code in RETRY_LATER:
         headers["Retry-After"] = str(Throttled.retry_after_seconds)
     return Response(
         status_code=status,

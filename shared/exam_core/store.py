@@ -334,6 +334,18 @@ class DynamoStore:
                 ],
             )
         except StaleWrite as exc:
+            # A retried transaction whose first try was applied but whose answer was lost finds its own
+            # attempt. AWS makes such a retry a no-op through the client request token botocore sends;
+            # emulators may not, so check: the same token hash means this request wrote it.
+            out = self._call(
+                "get_item",
+                TableName=self.attempts_table,
+                Key={"pk": _s(meta.attempt_id), "sk": _s("META")},
+                ProjectionExpression="th",
+                ConsistentRead=True,
+            )
+            if out.get("Item", {}).get("th", {}).get("S") == meta.token_hash:
+                return
             raise AlreadyExists(meta.attempt_id) from exc
 
     def load_attempt(self, attempt_id: str) -> AttemptRecord | None:

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -75,6 +76,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _drain(stream: Any, lines: list[str], keep: int = 5000) -> None:
+    for line in stream:
+        lines.append(line.rstrip())
+        if len(lines) > keep:
+            del lines[: len(lines) - keep]
+
+
 def start_server(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen[str], str, list[str]]:
     port = _free_port()
     env = {**os.environ, "PORT": str(port), **(extra_env or {})}
@@ -96,6 +104,8 @@ def start_server(extra_env: dict[str, str] | None = None) -> tuple[subprocess.Po
             break
         lines.append(line.rstrip())
         if line.startswith("Press Ctrl+C"):
+            # Keep reading what the server prints, or a chatty server fills the pipe and blocks.
+            threading.Thread(target=_drain, args=(proc.stdout, lines), daemon=True).start()
             return proc, f"http://127.0.0.1:{port}", lines
     proc.kill()
     raise RuntimeError("local server did not start:\n" + "\n".join(lines))
