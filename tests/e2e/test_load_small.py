@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 import pytest
@@ -21,11 +22,22 @@ from tests.load import run as load
 CFG = load.Config(candidates=5, diagnostics=3, concurrency=4, saves=10, ramp_seconds=0.2)
 
 
+def _only_timeouts(summary: dict[str, Any]) -> bool:
+    """Errors that are all 503 database_*: the single-process local server missed the store's 1 s DynamoDB
+    timeout on a starved machine (see ``make load``'s notes), not something this test is about."""
+    kinds = summary["error_kinds"]
+    return bool(kinds) and all(" -> 503 database_" in kind for kind in kinds)
+
+
 @pytest.fixture(scope="module")
-def loaded() -> Iterator[tuple[load.Server, dict[str, object], list[load.Ledger], load.Client]]:
-    with load.local_server() as server:
-        summary, ledgers, client = load.execute(CFG, server)
-        yield server, summary, ledgers, client
+def loaded() -> Iterator[tuple[load.Server, dict[str, Any], list[load.Ledger], load.Client]]:
+    for attempt in range(2):  # one fresh run more, only when the first one met nothing but 503 timeouts
+        with load.local_server() as server:
+            summary, ledgers, client = load.execute(CFG, server)
+            if attempt == 0 and _only_timeouts(summary):
+                continue
+            yield server, summary, ledgers, client
+            return
 
 
 def _days() -> tuple[str, str]:
@@ -33,7 +45,7 @@ def _days() -> tuple[str, str]:
     return today, today
 
 
-def _audit(server: load.Server, ledgers: list[load.Ledger], client: load.Client) -> dict[str, object]:
+def _audit(server: load.Server, ledgers: list[load.Ledger], client: load.Client) -> dict[str, Any]:
     return load.audit(ledgers, client, server.dynamodb_endpoint, server.attempts_table, _days())
 
 
