@@ -253,13 +253,18 @@ JOURNEYS = {
 }
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _child(name: str) -> None:
     spec = json.loads(sys.stdin.read() or "{}")
-    requests = 0
+    requests, import_kib, journey_cpu = 0, 0, 0.0
     if name == "baseline":
         import boto3
 
-        boto3.client("dynamodb")
+        boto3.client("dynamodb", region_name="us-east-1")
     else:
         import importlib.util
 
@@ -270,11 +275,21 @@ def _child(name: str) -> None:
         module = importlib.util.module_from_spec(loader)
         loader.loader.exec_module(module)
         _say(f"  {name}: imported in {time.perf_counter() - t0:.2f} s")
+        import_kib = _peak_kib()[0]
         journey = _Journey(module.lambda_handler, spec.get("function_name", name), spec["memory"], spec["timeout"])
+        cpu0 = _cpu_seconds()
         JOURNEYS[name](journey, spec)
+        journey_cpu = _cpu_seconds() - cpu0
         requests = journey.requests
     peak_kib, rusage_kib = _peak_kib()
-    print(RESULT_PREFIX + json.dumps({"peak_kib": peak_kib, "ru_maxrss_kib": rusage_kib, "requests": requests}))
+    out = {
+        "peak_kib": peak_kib,
+        "import_kib": import_kib,
+        "ru_maxrss_kib": rusage_kib,
+        "requests": requests,
+        "journey_cpu_ms": round(journey_cpu * 1000, 1),
+    }
+    print(RESULT_PREFIX + json.dumps(out))
 
 
 def _peak_kib() -> tuple[int, int]:
@@ -444,6 +459,8 @@ def peak_rss() -> dict[str, Any]:
             return {
                 "peak_mib": round(out["peak_kib"] / 1024, 1),
                 "journey_requests": out["requests"],
+                "after_import_mib": round(out["import_kib"] / 1024, 1),  # the handler module imported, no request
+                "journey_cpu_ms": out["journey_cpu_ms"],  # this process's CPU during the journey (not DynamoDB's)
                 "memory_size_mb": functions[name].memory,
                 **extra,
             }
@@ -493,7 +510,8 @@ def peak_rss() -> dict[str, Any]:
 def _table(results: dict[str, Any]) -> str:
     base = results["baseline_boto3_mib"]
     lines = [
-        f"{'function':<16} {'peak MiB':>9} {'over boto3':>11} {'requests':>9} {'MemorySize':>11}",
+        f"{'function':<16} {'peak MiB':>9} {'vs boto3':>9} {'imported':>9} {'requests':>9} {'CPU ms':>8}"
+        f" {'MemorySize':>11}",
     ]
     for name in FUNCTIONS:
         r = results[name]
@@ -502,8 +520,8 @@ def _table(results: dict[str, Any]) -> str:
             rows.append((f"  {r['at_scale']['calibration_rows']} rows", r["at_scale"]))
         for label, x in rows:
             lines.append(
-                f"{label:<16} {x['peak_mib']:>9.1f} {x['peak_mib'] - base:>+11.1f} "
-                f"{x['journey_requests']:>9} {x['memory_size_mb']:>11}"
+                f"{label:<16} {x['peak_mib']:>9.1f} {x['peak_mib'] - base:>+9.1f} {x['after_import_mib']:>9.1f}"
+                f" {x['journey_requests']:>9} {x['journey_cpu_ms']:>8.0f} {x['memory_size_mb']:>11}"
             )
     lines.append(f"{'boto3 only':<16} {base:>9.1f}")
     return "\n".join(lines)
