@@ -4,9 +4,14 @@ The DynamoDB emulator must not count, so the parent starts the local stack (moto
 the bank, the gateway) and seeds it over HTTP; then each function runs in a FRESH child process that
 imports only that function's handler module and calls ``lambda_handler(event, context)`` directly with
 the events API Gateway (REST proxy, payload 1.0) or the DynamoDB stream would deliver, against the
-parent's DynamoDB endpoint. The child reports ``ru_maxrss``: the peak resident set of a process that
-imported the function, created its DynamoDB client, and served the journey. A child that only does
-``import boto3; boto3.client("dynamodb")`` through the same entry point is the reference.
+parent's DynamoDB endpoint. The child reports its ``VmHWM`` (see ``_peak_kib`` for why not ``ru_maxrss``):
+the peak resident set of a process that imported the function, created its DynamoDB client, and served
+the journey. A child that only does ``import boto3; boto3.client("dynamodb")`` through the same entry
+point is the reference. ``peak_rss()`` returns the numbers; ``MEMORY_VERBOSE=1`` narrates the run.
+
+Knobs: ``MEMORY_SEED_ATTEMPTS`` (50: submitted attempts seeded over HTTP, one full item_stats batch) and
+``MEMORY_CALIBRATION_ROWS`` (3000: the calibration run is measured again over that many rows, the real
+ones copied under new attempt ids; 0 skips it).
 
 What it does not include: the Lambda runtime's own bootstrap (``awslambdaric``), which Lambda counts in
 "Max Memory Used"; and it runs on this machine's CPython (x86-64), not python3.13 on arm64.
