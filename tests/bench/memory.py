@@ -10,6 +10,7 @@ the journey. A child that only does ``import boto3; boto3.client("dynamodb")`` t
 point is the reference. ``peak_rss()`` returns the numbers; ``MEMORY_VERBOSE=1`` narrates the run.
 
 Knobs: ``MEMORY_SEED_ATTEMPTS`` (50: submitted attempts seeded over HTTP, one full item_stats batch) and
+``MEMORY_IMPORT_ITEMS`` (500: the admin journey ends with an import that large; 0 skips it) and
 ``MEMORY_CALIBRATION_ROWS`` (3000: the calibration run is measured again over that many rows, the real
 ones copied under new attempt ids; 0 skips it).
 
@@ -39,6 +40,7 @@ RESULT_PREFIX = "MEMORY_RESULT "
 PARTNER_KEY, PARTNER_ID = "demo-partner-key", "demo-partner"  # the local server's demo usage-plan key
 ADMIN_TOKEN, ADMIN_USER = "demo-admin-token", "demo-admin"
 SEED_ATTEMPTS = int(os.environ.get("MEMORY_SEED_ATTEMPTS", "50"))  # one full stream batch (BatchSize 50)
+IMPORT_ITEMS = int(os.environ.get("MEMORY_IMPORT_ITEMS", "500"))  # the admin journey's import (MAX_IMPORT_ITEMS)
 CALIBRATION_ROWS = int(os.environ.get("MEMORY_CALIBRATION_ROWS", "3000"))  # the at-scale calibration run
 
 
@@ -224,6 +226,11 @@ def _admin_api(j: _Journey, spec: dict[str, Any]) -> None:
     j.call("GET", "/admin/items/{itemId}", f"/admin/items/{item_id}", query=q, **admin)
     j.call("GET", "/admin/items/{itemId}/stats", f"/admin/items/{item_id}/stats", query=q, **admin)
     j.call("GET", "/admin/reports/items", "/admin/reports/items", query={**q, "limit": "200"}, **admin)
+    if spec.get("import_items"):  # an operator's largest import (MAX_IMPORT_ITEMS), validated and written
+        body = {"examId": EXAM, "items": spec["import_items"]}
+        result = j.call("PUT", "/admin/items", "/admin/items", body=body, **admin)
+        if result["imported"] != len(spec["import_items"]):
+            raise RuntimeError(f"admin import: {result}")
 
 
 def _item_stats(j: _Journey, spec: dict[str, Any]) -> None:
@@ -400,6 +407,20 @@ def _seed(api_url: str, count: int) -> list[str]:
     return ids
 
 
+def _import_batch(count: int) -> list[dict[str, Any]]:
+    """``count`` new pretest items in the files' format: the bank's own items under new ids and stems."""
+    import yaml
+
+    files = sorted((ROOT / "infra" / "bank" / EXAM / "items").glob("*.yaml"))
+    bank = [item for path in files for item in yaml.safe_load(path.read_text(encoding="utf-8"))["items"]]
+    batch = []
+    for n in range(count):
+        item = dict(bank[n % len(bank)])
+        item.update(id=f"mem-{n:04d}", status="pretest", stem=f"{item['stem']} (memory bench copy {n})")
+        batch.append(item)
+    return batch
+
+
 def _stream_event(stack: Any, want: int) -> dict[str, Any]:
     """The attempts table's real stream records, filtered by the template's FilterCriteria, as one Lambda
     batch (the local stream pump's event shape). The pump is stopped, so nothing has counted them yet."""
@@ -499,9 +520,11 @@ def peak_rss() -> dict[str, Any]:
                 results["calibration"]["at_scale"] = measure(
                     "calibration", spec("calibration", expect_rows=rows), calibration_rows=rows
                 )  # not beside another child: reading thousands of rows holds moto's lock for seconds
-            results["admin_api"] = measure("admin_api", spec("admin_api"))  # after item_stats: real statistics
             results["baseline_boto3_mib"] = round(baseline.result()["peak_kib"] / 1024, 1)
             results.update({name: future.result() for name, future in background.items()})
+        # Last, alone: after item_stats (real statistics), and its import changes the bank.
+        batch = _import_batch(IMPORT_ITEMS)
+        results["admin_api"] = measure("admin_api", spec("admin_api", import_items=batch), imported_items=len(batch))
         return {k: results[k] for k in (*FUNCTIONS, "baseline_boto3_mib")}
     finally:
         stack.stop()
