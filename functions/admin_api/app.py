@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from exam_core.http import build_resolver, caller, documented, handle, logger
+from exam_core.http import build_resolver, caller, documented, handle
+from exam_core.log import logger
 from exam_core.models.api import (
     AdminItemDetail,
     AdminItemPage,

@@ -14,7 +14,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.calibration_job import CalibrationJob
-from exam_core.http import build_resolver, caller, documented, handle, logger
+from exam_core.http import build_resolver, caller, documented, handle
+from exam_core.log import logger
 from exam_core.models.api import CalibrationOut, ExamId
 from exam_core.runtime import store
 from exam_core.settings import get_settings

@@ -11,8 +11,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import diagnostic_access
 from exam_core.errors import Forbidden, InvalidInput
-from exam_core.http import TOKEN_HEADER, build_resolver, created_response, documented, handle, json_response, logger
+from exam_core.http import TOKEN_HEADER, build_resolver, created_response, documented, handle, json_response
 from exam_core.idempotency import IdempotencyKey, start_once
+from exam_core.log import logger
 from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,

@@ -15,8 +15,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from exam_core.http import logger
 from exam_core.item_stats import aggregate, calibration_row, contributions
+from exam_core.log import logger
 from exam_core.runtime import bank_cache, store
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams)

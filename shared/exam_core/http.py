@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any, Literal
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -17,24 +15,9 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 
 from exam_core.errors import DomainError, Throttled
+from exam_core.log import logger
 from exam_core.models.api import ErrorBody, GatewayMessage
 from exam_core.settings import get_settings
-
-logger = Logger(service="exam-scoring-api")
-
-
-class _NoRouteArguments(logging.Filter):
-    """Powertools' debug log (``POWERTOOLS_DEBUG``) prints every route's arguments: request bodies (keys and
-    explanations in admin imports and corrections) and header parameters (an ``Idempotency-Key``, which
-    replays a start and returns its attempt token). Keep the line, drop the arguments."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and record.msg.startswith("Calling API Route Handler"):
-            record.msg, record.args = "Calling API Route Handler (arguments not logged)", ()
-        return True
-
-
-logging.getLogger("aws_lambda_powertools.event_handler.api_gateway").addFilter(_NoRouteArguments())
 
 TOKEN_HEADER = "X-Attempt-Token"  # noqa: S105  # nosec B105
 ALLOWED_HEADERS = ["Content-Type", "Authorization", "X-Api-Key", "X-Attempt-Token", "Idempotency-Key"]

@@ -189,7 +189,7 @@ def start_once(
     )
 
     from exam_core import runtime
-    from exam_core.http import logger
+    from exam_core.log import logger
     from exam_core.settings import get_settings
 
     settings = get_settings()
