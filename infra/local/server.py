@@ -85,6 +85,12 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
 
+class _Server(ThreadingHTTPServer):
+    # http.server queues 5 connections by default; a mobile client fleet (or `make load`) opening dozens
+    # at once got connection resets. API Gateway accepts them all.
+    request_queue_size = 128
+
+
 @dataclass
 class LocalStack:
     """Everything ``make run`` starts, in one process; also what the end-to-end tests start."""
@@ -191,7 +197,7 @@ def start(
     pump = StreamPump(gateway, endpoint_url, names)
     pump.start()
     _Handler.gateway = gateway
-    httpd = ThreadingHTTPServer((host, port), _Handler)
+    httpd = _Server((host, port), _Handler)
     httpd.daemon_threads = True
     api_url = f"http://{host}:{httpd.server_address[1]}"
     _add_docs(gateway, api_url)

@@ -216,9 +216,36 @@ def _body_size_check(event: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def _object_body_check(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Every body this API takes is a JSON object. Powertools reads a top-level array as its first
+    element (``[{"examId": ...}, 42]`` would start an attempt; ``[null]`` would submit one), so an
+    array is refused here with the same 422 as any other body that does not match its schema."""
+    body = event.get("body")
+    if not body or event.get("isBase64Encoded") or not str(body).lstrip().startswith("["):
+        return None
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # not JSON at all: the usual 400 malformed_json
+    return {
+        "statusCode": 422,
+        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
+        "body": json.dumps(
+            {
+                "error": {
+                    "code": "invalid_request",
+                    "message": "the request body must be a JSON object",
+                    "details": [{"loc": ["body"], "type": "model_type", "message": "Input should be an object"}],
+                }
+            }
+        ),
+        "isBase64Encoded": False,
+    }
+
+
 def handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve an API Gateway event: the one entry point every API function's handler calls."""
-    refused = _body_size_check(event) or _json_body_check(event)
+    refused = _body_size_check(event) or _json_body_check(event) or _object_body_check(event)
     if refused is not None:
         return refused
     return app.resolve(event, context)

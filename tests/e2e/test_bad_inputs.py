@@ -652,3 +652,22 @@ def test_final_answers_sent_after_expiry_are_refused_and_not_saved(expired: Expi
     assert body["responses"] == []
     assert body["result"]["timedOut"] is True
     assert body["result"]["answered"] == 0
+
+
+@pytest.mark.parametrize(
+    "route",
+    ["start", "save", "submit"],
+)
+@pytest.mark.parametrize("body", [b'[{"examId": "clf-c02"}, 42]', b"[null]", b"[{}]", b"  [null, null]"])
+def test_a_json_array_body_is_422_and_changes_nothing(victim: Victim, route: str, body: bytes) -> None:
+    """Regression (found by make fuzz): Powertools read a top-level array as its first element, so
+    ``[{"examId": ...}, 42]`` started an attempt and ``[null]`` submitted one with no answers."""
+    if route == "start":
+        reply = victim.api.post("/attempts", raw=body)
+    elif route == "save":
+        reply = victim.api.put(f"{victim.path}/responses", raw=body, headers=victim.headers)
+    else:
+        reply = victim.api.post(f"{victim.path}/submit", raw=body, headers=victim.headers)
+    err = assert_error(reply, 422, "invalid_request")
+    assert err["details"] == [{"loc": ["body"], "type": "model_type", "message": "Input should be an object"}]
+    victim.assert_untouched()
