@@ -64,7 +64,7 @@ class InMemoryStore:
             if rec is None:
                 return None
             # The form is immutable; copy what a writer can change, as a real read returns a snapshot.
-            return AttemptRecord(copy.copy(rec.meta), rec.form, {k: copy.copy(v) for k, v in rec.responses.items()})
+            return AttemptRecord(copy.copy(rec.meta), rec.form, {k: _copy(v) for k, v in rec.responses.items()})
 
     def save_responses(
         self, attempt_id: str, guard: SaveGuard, responses: Sequence[StoredResponse]
@@ -92,7 +92,7 @@ class InMemoryStore:
             rec.meta.rev += 1
             for r in responses:
                 rec.responses[r.question_id] = _copy(r)
-            return copy.copy(rec.meta), {k: copy.copy(v) for k, v in rec.responses.items()}
+            return copy.copy(rec.meta), {k: _copy(v) for k, v in rec.responses.items()}
 
     def finish_attempt(self, attempt_id: str, expected_rev: int, completion: Completion) -> None:
         self.calls.append("finish_attempt")

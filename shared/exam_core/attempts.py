@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any, NoReturn
 
 from pydantic import TypeAdapter
+from pydantic_core import to_json
 
 from exam_core.assembly import assemble, practice_form
 from exam_core.bank import Bank
@@ -59,7 +60,7 @@ from exam_core.models.records import (
     StoredResponse,
     question_shape,
 )
-from exam_core.results import build_practice_result, build_result, grade, is_correct
+from exam_core.results import Graded, build_practice_result, build_result, grade
 from exam_core.settings import Settings
 from exam_core.store import Store
 
@@ -113,19 +114,26 @@ def parse_result(meta: AttemptMeta) -> Result | PracticeResult | None:
     return Result.model_validate_json(meta.result_json)
 
 
-def _served(record: AttemptRecord, bank: Bank) -> list[list[object]]:
+def _served(record: AttemptRecord, bank: Bank, graded: list[Graded] | None = None) -> list[list[object]]:
     items: list[list[object]] = []
-    for g in grade(bank, record.form, record.responses):
+    for g in graded if graded is not None else grade(bank, record.form, record.responses):
         r = record.responses.get(g.question.question_id)
         items.append([g.item.id, int(g.correct), int(bool(r and r.flagged)), int(g.question.scored), g.item.b])
     return items
 
 
-def summarize_practice(result: PracticeResult, record: AttemptRecord, bank: Bank) -> str:
-    return json.dumps({"pct": result.percent, "i": _served(record, bank)}, separators=(",", ":"))
+def summarize_practice(
+    result: PracticeResult, record: AttemptRecord, bank: Bank, graded: list[Graded] | None = None
+) -> str:
+    return to_json({"pct": result.percent, "i": _served(record, bank, graded)}).decode()
 
 
-def summarize(result: Result, record: AttemptRecord | None = None, bank: Bank | None = None) -> str:
+def summarize(
+    result: Result,
+    record: AttemptRecord | None = None,
+    bank: Bank | None = None,
+    graded: list[Graded] | None = None,
+) -> str:
     """The compact summary stored beside the result, for reads through the indexes (history, readiness,
     partner summaries, practice sets): score, domains and, per item served, [id, correct, flagged,
     scored, b]."""
@@ -139,8 +147,8 @@ def summarize(result: Result, record: AttemptRecord | None = None, bank: Bank | 
         },
     }
     if record is not None and bank is not None:
-        doc["i"] = _served(record, bank)
-    return json.dumps(doc, separators=(",", ":"))
+        doc["i"] = _served(record, bank, graded)
+    return to_json(doc).decode()  # compact JSON, written by pydantic-core (a third of json.dumps here)
 
 
 def with_final(record: AttemptRecord, final: Sequence[StoredResponse]) -> AttemptRecord:
@@ -519,6 +527,7 @@ class AttemptService:
         responses = merged.responses
         submitted_at = int(now) if not timed_out or record.meta.expires_at is None else record.meta.expires_at
         result: Result | PracticeResult
+        graded = grade(bank, record.form, responses)  # once, for the result and the stored summary
         if record.meta.mode in PRACTICE_MODES:
             result = build_practice_result(
                 bank,
@@ -528,8 +537,9 @@ class AttemptService:
                 exam_id=record.meta.exam_id,
                 mode=record.meta.mode,
                 submitted_at=submitted_at,
+                graded=graded,
             )
-            summary = summarize_practice(result, merged, bank)
+            summary = summarize_practice(result, merged, bank, graded)
         else:
             result = build_result(
                 bank,
@@ -541,8 +551,9 @@ class AttemptService:
                 submitted_at=submitted_at,
                 timed_out=timed_out,
                 study_hours=self.settings.study_hours,
+                graded=graded,
             )
-            summary = summarize(result, merged, bank)
+            summary = summarize(result, merged, bank, graded)
         keep = record.meta.ttl is not None and record.meta.candidate_id is None
         completion = Completion(
             submitted_at=submitted_at,
@@ -622,45 +633,40 @@ class AttemptService:
         else:
             raise Conflict("the review opens after the attempt is submitted", code="attempt_not_submitted")
         bank = self.banks.get(record.meta.exam_id)
-        texts = bank.blueprint.task_text()
         rows = []
         for n, q in enumerate(record.form.questions, start=1):
-            item = bank.items[q.item_id]
+            part = bank.review_part(q.item_id)
             resp = record.responses.get(q.question_id)
             selected = resp.selected if resp else []
-            key_served = q.to_served(item.key)
-            by_id = {o.id: o for o in item.options}
-            options = []
-            for i, oid in enumerate(q.order):
-                served = SERVED_IDS[i]
-                option = by_id[oid]
-                options.append(
-                    {
-                        "id": served,
-                        "text": option.text,
-                        "correct": served in key_served,
-                        "selected": served in selected,
-                        "explanation": option.explanation,
-                    }
-                )
-            domain_id = bank.domain_of_item[item.id]
+            key, text, explanation = part["key"], part["text"], part["explanation"]
+            key_served = [SERVED_IDS[i] for i, o in enumerate(q.order) if o in key]  # in served order, sorted
             rows.append(
                 {
                     "number": n,
                     "questionId": q.question_id,
-                    "type": item.type,
-                    "selectCount": item.select_count,
-                    "stem": item.stem,
-                    "options": options,
+                    "type": part["type"],
+                    "selectCount": part["selectCount"],
+                    "stem": part["stem"],
+                    "options": [
+                        {
+                            "id": SERVED_IDS[i],
+                            "text": text[o],
+                            "correct": o in key,
+                            "selected": SERVED_IDS[i] in selected,
+                            "explanation": explanation[o],
+                        }
+                        for i, o in enumerate(q.order)
+                    ],
                     "selected": selected,
                     "key": key_served,
-                    "correct": is_correct(q, item, resp),
+                    # All or nothing, as results.is_correct: the selected set is exactly the key.
+                    "correct": bool(selected) and selected == key_served,
                     "scored": q.scored,
                     "flagged": bool(resp and resp.flagged),
-                    "domainId": domain_id,
-                    "domainName": bank.domain_name(domain_id),
-                    "taskStatement": {"id": item.task, "text": texts[item.task]},
-                    "reference": item.reference,
+                    "domainId": part["domainId"],
+                    "domainName": part["domainName"],
+                    "taskStatement": part["taskStatement"],
+                    "reference": part["reference"],
                 }
             )
         return {"attemptId": attempt_id, "result": result, "questions": rows}

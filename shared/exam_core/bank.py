@@ -69,6 +69,8 @@ class Bank:
     target_info: dict[str, float] = field(default_factory=dict)
     # Option id -> text per item, for serving questions without rebuilding it on every request.
     option_text: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Per item, what a review shows that does not depend on the attempt (built on first review).
+    review_parts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, blueprint: Blueprint, items: Iterable[Item], version: int = 1) -> Bank:
@@ -98,6 +100,27 @@ class Bank:
             if pool:
                 total += plan.scored * sum(self.info_at_cut[i.id] for i in pool) / len(pool)
         return total
+
+    def review_part(self, item_id: str) -> dict[str, Any]:
+        part = self.review_parts.get(item_id)
+        if part is None:
+            item = self.items[item_id]
+            domain_id = self.domain_of_item[item_id]
+            task = next(t for d in self.blueprint.domains for t in d.task_statements if t.id == item.task)
+            part = {
+                "type": item.type,
+                "selectCount": item.select_count,
+                "stem": item.stem,
+                "key": frozenset(item.key),
+                "text": {o.id: o.text for o in item.options},
+                "explanation": {o.id: o.explanation for o in item.options},
+                "domainId": domain_id,
+                "domainName": self.domain_name(domain_id),
+                "taskStatement": {"id": task.id, "text": task.text},
+                "reference": item.reference,
+            }
+            self.review_parts[item_id] = part
+        return part
 
     def domain_name(self, domain_id: str) -> str:
         for d in self.blueprint.domains:

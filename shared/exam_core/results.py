@@ -61,8 +61,9 @@ def build_result(
     submitted_at: int,
     timed_out: bool,
     study_hours: float,
+    graded: list[Graded] | None = None,
 ) -> Result:
-    graded = grade(bank, form, responses)
+    graded = graded if graded is not None else grade(bank, form, responses)
     scored = [g for g in graded if g.question.scored]
     raw = sum(g.correct for g in scored)
     row = form.table[raw]
@@ -177,8 +178,9 @@ def build_practice_result(
     exam_id: str,
     mode: str,
     submitted_at: int,
+    graded: list[Graded] | None = None,
 ) -> PracticeResult:
-    graded = grade(bank, form, responses)
+    graded = graded if graded is not None else grade(bank, form, responses)
     texts = bank.blueprint.task_text()
     tasks: dict[str, list[bool]] = {}
     for g in graded:
