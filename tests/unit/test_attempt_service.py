@@ -538,3 +538,19 @@ def test_served_documents_serialise_exactly_like_their_models(
         review = service.review_doc(aid, tok)
         assert to_json(review).decode() == Review.model_validate(review).model_dump_json(by_alias=True)
         assert len(review["questions"]) == len(started.questions)
+
+
+def test_anonymous_full_attempts_expire_and_signed_in_ones_do_not(
+    service: AttemptService, store: InMemoryStore, clock: FakeClock
+) -> None:
+    day = 86_400
+    anonymous = service.start(EXAM)
+    meta = store.attempts[anonymous.attempt_id].meta
+    assert meta.ttl == T0 + 7 * day  # ABANDONED_TTL_DAYS after start if never submitted
+    service.submit(anonymous.attempt_id, anonymous.attempt_token)
+    assert store.attempts[anonymous.attempt_id].meta.ttl == T0 + 400 * day  # DIAGNOSTIC_RETENTION_DAYS
+    owned = service.start(EXAM, candidate_id="cand-1")
+    assert store.attempts[owned.attempt_id].meta.ttl is None
+    clock.advance(401 * day)  # past its time-to-live: the token opens nothing, as for a missing attempt
+    with pytest.raises(Forbidden):
+        service.get(anonymous.attempt_id, anonymous.attempt_token)
