@@ -14,6 +14,7 @@ so two submissions, or a save racing a submission, can never both win.
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -344,7 +345,8 @@ class DynamoStore:
                 ProjectionExpression="th",
                 ConsistentRead=True,
             )
-            if out.get("Item", {}).get("th", {}).get("S") == meta.token_hash:
+            stored = str(out.get("Item", {}).get("th", {}).get("S", ""))
+            if hmac.compare_digest(stored, meta.token_hash):
                 return
             raise AlreadyExists(meta.attempt_id) from exc
 
