@@ -228,7 +228,21 @@ class AttemptService:
         partner_id: str | None = None,
         avoid: Collection[str] = (),
     ) -> AttemptCreated:
-        """Assemble and store a new form. Anonymous diagnostics get a time-to-live for when abandoned."""
+        """Assemble and store a new form. Anonymous attempts get a time-to-live for when abandoned."""
+        return AttemptCreated.model_validate(
+            self.start_doc(exam_id, mode, candidate_id=candidate_id, partner_id=partner_id, avoid=avoid)
+        )
+
+    def start_doc(
+        self,
+        exam_id: str,
+        mode: FormKind = "full",
+        *,
+        candidate_id: str | None = None,
+        partner_id: str | None = None,
+        avoid: Collection[str] = (),
+    ) -> dict[str, Any]:
+        """``start`` as the API serves it (``AttemptCreated``'s camelCase JSON shape), as plain data."""
         bank = self._bank(exam_id)
         form = assemble(bank, mode, self.rng_factory(), avoid=avoid)
         duration = duration_seconds(bank.blueprint, mode)
@@ -244,7 +258,7 @@ class AttemptService:
         bank = self._bank(exam_id)
         rng = self.rng_factory()
         form = practice_form(rng.sample(pool, min(size, len(pool))), rng)
-        return self._open(bank, form, mode, None, candidate_id, None, None)
+        return AttemptCreated.model_validate(self._open(bank, form, mode, None, candidate_id, None, None))
 
     def _open(
         self,
@@ -255,7 +269,7 @@ class AttemptService:
         candidate_id: str | None,
         partner_id: str | None,
         ttl_after: int | None,
-    ) -> AttemptCreated:
+    ) -> dict[str, Any]:
         """Store a new attempt for ``form`` (one write) and answer with its token and questions."""
         now = int(self.clock())
         token = secrets.token_urlsafe(32)
@@ -280,18 +294,18 @@ class AttemptService:
             self.store.create_attempt(meta, form, form_ttl)
         except AlreadyExists as exc:  # a uuid4 collision: practically impossible, never silently merged
             raise Conflict("attempt id collision; retry", code="attempt_exists") from exc
-        questions = self._questions(bank, form)
-        return AttemptCreated(
-            attempt_id=meta.attempt_id,
-            attempt_token=token,
-            exam_id=meta.exam_id,
-            mode=mode,
-            started_at=_iso(now) or datetime.now(UTC),
-            expires_at=_iso(meta.expires_at),
-            duration_seconds=duration,
-            question_count=len(questions),
-            questions=questions,
-        )
+        questions = self._question_rows(bank, form)
+        return {
+            "attemptId": meta.attempt_id,
+            "attemptToken": token,
+            "examId": meta.exam_id,
+            "mode": mode,
+            "startedAt": _iso(now),
+            "expiresAt": _iso(meta.expires_at),
+            "durationSeconds": duration,
+            "questionCount": len(questions),
+            "questions": questions,
+        }
 
     @classmethod
     def _questions(cls, bank: Bank, form: Form) -> list[QuestionOut]:

@@ -103,7 +103,7 @@ def json_response(
     )
 
 
-def created_response(model: BaseModel, location: str) -> Response[str]:
+def created_response(model: BaseModel | dict[str, Any], location: str) -> Response[str]:
     """A 201 with the created object (camelCase) and its Location."""
     return json_response(model, 201, {"Location": location})
 

@@ -554,3 +554,12 @@ def test_anonymous_full_attempts_expire_and_signed_in_ones_do_not(
     clock.advance(401 * day)  # past its time-to-live: the token opens nothing, as for a missing attempt
     with pytest.raises(Forbidden):
         service.get(anonymous.attempt_id, anonymous.attempt_token)
+
+
+def test_a_started_document_serialises_exactly_like_its_model(service: AttemptService) -> None:
+    from exam_core.models.api import AttemptCreated
+    from pydantic_core import to_json
+
+    for mode in ("full", "diagnostic"):
+        doc = service.start_doc(EXAM, mode)  # type: ignore[arg-type]
+        assert to_json(doc).decode() == AttemptCreated.model_validate(doc).model_dump_json(by_alias=True)
