@@ -122,7 +122,7 @@ def submit_my_attempt(attemptId: AttemptId, request: Annotated[SubmitRequest | N
     tags=["candidates"],
 )
 def review_my_attempt(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().review_doc(attemptId, None, candidate_access(_candidate())))
+    return json_response(attempt_service().review_json(attemptId, None, candidate_access(_candidate())))
 
 
 @app.get(

@@ -109,7 +109,7 @@ def submit_diagnostic(
     tags=["diagnostics"],
 )
 def review_diagnostic(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().review_doc(attemptId, _token(), diagnostic_access(_partner())))
+    return json_response(attempt_service().review_json(attemptId, _token(), diagnostic_access(_partner())))
 
 
 @app.get(

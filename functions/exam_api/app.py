@@ -118,7 +118,7 @@ def submit_attempt(
     tags=["attempts"],
 )
 def review_attempt(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().review_doc(attemptId, _token()))
+    return json_response(attempt_service().review_json(attemptId, _token()))
 
 
 @app.post(

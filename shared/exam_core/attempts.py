@@ -74,6 +74,14 @@ def _question_list() -> TypeAdapter[list[QuestionOut]]:
     return TypeAdapter(list[QuestionOut])  # built on first use, not at import (cold start)
 
 
+_JSON_BOOL = {True: "true", False: "false"}
+
+
+def _json_letters(letters: Sequence[str]) -> str:
+    """Served option ids (single letters a-f, validated on the way in) as a JSON array."""
+    return "[" + ",".join(f'"{x}"' for x in letters) + "]"
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -634,53 +642,42 @@ class AttemptService:
     # ------------------------------------------------------------ review
 
     def review(self, attempt_id: str, token: str | None, access: Access = FULL) -> Review:
-        return Review.model_validate(self.review_doc(attempt_id, token, access))
+        return Review.model_validate_json(self.review_json(attempt_id, token, access))
 
-    def review_doc(self, attempt_id: str, token: str | None, access: Access = FULL) -> dict[str, Any]:
-        """The review as the API serves it (``Review``'s camelCase JSON shape), as plain data (see get_doc)."""
+    def review_json(self, attempt_id: str, token: str | None, access: Access = FULL) -> str:
+        """The review as the API serves it, as JSON text (``Review``'s camelCase shape).
+
+        Joined from per-item fragments that pydantic-core wrote once per bank version (text, stem and
+        explanations are most of the ~100 KB), with the stored result's JSON as it was written. Hand
+        joining is the point here: re-serialising the whole review made it the slowest read. ``review``
+        parses this text into the model, and a unit test holds it byte-equal to the model's own JSON.
+        """
         record = self._load(attempt_id, token, access)
         now = self.clock()
         if record.meta.status == "in_progress" and self._expired(record.meta, now):
-            result = self._finish(record, now, timed_out=True).model_dump(mode="json", by_alias=True)
+            result_json = self._finish(record, now, timed_out=True).model_dump_json(by_alias=True)
         elif record.meta.result_json:
-            result = json.loads(record.meta.result_json)
+            result_json = record.meta.result_json
         else:
             raise Conflict("the review opens after the attempt is submitted", code="attempt_not_submitted")
         bank = self.banks.get(record.meta.exam_id)
-        rows = []
+        questions = []
         for n, q in enumerate(record.form.questions, start=1):
             part = bank.review_part(q.item_id)
             resp = record.responses.get(q.question_id)
             selected = resp.selected if resp else []
-            key, text, explanation = part["key"], part["text"], part["explanation"]
-            key_served = [SERVED_IDS[i] for i, o in enumerate(q.order) if o in key]  # in served order, sorted
-            rows.append(
-                {
-                    "number": n,
-                    "questionId": q.question_id,
-                    "type": part["type"],
-                    "selectCount": part["selectCount"],
-                    "stem": part["stem"],
-                    "options": [
-                        {
-                            "id": SERVED_IDS[i],
-                            "text": text[o],
-                            "correct": o in key,
-                            "selected": SERVED_IDS[i] in selected,
-                            "explanation": explanation[o],
-                        }
-                        for i, o in enumerate(q.order)
-                    ],
-                    "selected": selected,
-                    "key": key_served,
-                    # All or nothing, as results.is_correct: the selected set is exactly the key.
-                    "correct": bool(selected) and selected == key_served,
-                    "scored": q.scored,
-                    "flagged": bool(resp and resp.flagged),
-                    "domainId": part["domainId"],
-                    "domainName": part["domainName"],
-                    "taskStatement": part["taskStatement"],
-                    "reference": part["reference"],
-                }
+            key, text, explanation = part["key"], part["text_json"], part["explanation_json"]
+            key_served = [SERVED_IDS[i] for i, o in enumerate(q.order) if o in key]  # sorted, as served
+            options = ",".join(
+                f'{{"id":"{SERVED_IDS[i]}","text":{text[o]},"correct":{_JSON_BOOL[o in key]},'
+                f'"selected":{_JSON_BOOL[SERVED_IDS[i] in selected]},"explanation":{explanation[o]}}}'
+                for i, o in enumerate(q.order)
             )
-        return {"attemptId": attempt_id, "result": result, "questions": rows}
+            correct = bool(selected) and selected == key_served  # all or nothing, as results.is_correct
+            questions.append(
+                f'{{"number":{n},"questionId":"{q.question_id}",{part["head_json"]},"options":[{options}],'
+                f'"selected":{_json_letters(selected)},"key":{_json_letters(key_served)},'
+                f'"correct":{_JSON_BOOL[correct]},"scored":{_JSON_BOOL[q.scored]},'
+                f'"flagged":{_JSON_BOOL[bool(resp and resp.flagged)]},{part["tail_json"]}}}'
+            )
+        return f'{{"attemptId":"{attempt_id}","result":{result_json},"questions":[{",".join(questions)}]}}'

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from exam_core.blueprint import form_plan
 from exam_core.models.bank import Blueprint, FormKind, Item
@@ -119,6 +120,16 @@ class Bank:
                 "taskStatement": {"id": task.id, "text": task.text},
                 "reference": item.reference,
             }
+            # The same parts as JSON text, written once by pydantic-core (so byte-identical to what it
+            # writes for the Review model): a review joins them instead of re-serialising ~100 KB.
+            part["head_json"] = to_json(
+                {"type": item.type, "selectCount": item.select_count, "stem": item.stem}
+            ).decode()[1:-1]
+            part["tail_json"] = to_json(
+                {k: part[k] for k in ("domainId", "domainName", "taskStatement", "reference")}
+            ).decode()[1:-1]
+            part["text_json"] = {o.id: to_json(o.text).decode() for o in item.options}
+            part["explanation_json"] = {o.id: to_json(o.explanation).decode() for o in item.options}
             self.review_parts[item_id] = part
         return part
 

@@ -84,7 +84,7 @@ def error_response(status: int, code: str, message: str, details: list[Any] | No
 
 
 def json_response(
-    model: BaseModel | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+    model: BaseModel | dict[str, Any] | str, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response[str]:
     """A response whose body pydantic-core serialises in one pass (camelCase).
 
@@ -94,7 +94,12 @@ def json_response(
     the declared shape, which ``AttemptService.get``/``review`` check by validating the same document.
     Each route still declares its model for the OpenAPI document.
     """
-    body = model.model_dump_json(by_alias=True) if isinstance(model, BaseModel) else to_json(model).decode()
+    if isinstance(model, str):  # JSON text already (AttemptService.review_json)
+        body = model
+    elif isinstance(model, BaseModel):
+        body = model.model_dump_json(by_alias=True)
+    else:
+        body = to_json(model).decode()
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,

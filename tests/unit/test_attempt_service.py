@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -519,7 +520,7 @@ def test_bank_cache_serves_the_bank_loaded_into_the_store(service: AttemptServic
 def test_served_documents_serialise_exactly_like_their_models(
     started: AttemptCreated, service: AttemptService, clock: FakeClock, stage: str
 ) -> None:
-    """Routes serialise ``get_doc``/``review_doc`` without validating them; the bytes must be the model's."""
+    """Routes serialise ``get_doc`` and send ``review_json`` without validating them; the bytes must be the model's."""
     from exam_core.models.api import AttemptOut, Review
     from pydantic_core import to_json
 
@@ -535,9 +536,14 @@ def test_served_documents_serialise_exactly_like_their_models(
     doc = service.get_doc(aid, tok)
     assert to_json(doc).decode() == AttemptOut.model_validate(doc).model_dump_json(by_alias=True)
     if stage in ("submitted", "timed_out"):
-        review = service.review_doc(aid, tok)
-        assert to_json(review).decode() == Review.model_validate(review).model_dump_json(by_alias=True)
+        text = service.review_json(aid, tok)
+        assert text == Review.model_validate_json(text).model_dump_json(by_alias=True)
+        review = json.loads(text)
         assert len(review["questions"]) == len(started.questions)
+        for q in review["questions"]:
+            assert q["key"] == sorted(o["id"] for o in q["options"] if o["correct"])
+            assert q["selected"] == sorted(o["id"] for o in q["options"] if o["selected"])
+            assert q["correct"] == (bool(q["selected"]) and q["selected"] == q["key"])
 
 
 def test_anonymous_full_attempts_expire_and_signed_in_ones_do_not(
