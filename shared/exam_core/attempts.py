@@ -15,10 +15,8 @@ import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any, NoReturn
 
-from pydantic import TypeAdapter
 from pydantic_core import to_json
 
 from exam_core.assembly import assemble, practice_form
@@ -42,7 +40,6 @@ from exam_core.models.api import (
     ExamOut,
     PracticeResult,
     ProblemReportOut,
-    QuestionOut,
     ReportReason,
     ResponseIn,
     Result,
@@ -67,11 +64,6 @@ from exam_core.store import Store
 SUBMIT_RETRIES = 3
 DAY = 86_400
 SERVED_IDS = "abcdef"
-
-
-@cache
-def _question_list() -> TypeAdapter[list[QuestionOut]]:
-    return TypeAdapter(list[QuestionOut])  # built on first use, not at import (cold start)
 
 
 _JSON_BOOL = {True: "true", False: "false"}
@@ -315,11 +307,6 @@ class AttemptService:
             "questions": questions,
         }
 
-    @classmethod
-    def _questions(cls, bank: Bank, form: Form) -> list[QuestionOut]:
-        # Validated in one pass by pydantic-core: a third of constructing 400 model objects from Python.
-        return _question_list().validate_python(cls._question_rows(bank, form))
-
     @staticmethod
     def _question_rows(bank: Bank, form: Form) -> list[dict[str, Any]]:
         """The served questions as plain data in the API's camelCase shape (``QuestionOut``)."""
@@ -367,6 +354,12 @@ class AttemptService:
         """A diagnostic opened by its token alone (for the candidate who claims it, from any partner)."""
         return self._load(attempt_id, token, ANY_DIAGNOSTIC)
 
+    def _settled_result_json(self, record: AttemptRecord, now: float) -> str | None:
+        """The attempt's result as stored JSON: scored now if its time ran out unsubmitted; None if open."""
+        if record.meta.status == "in_progress" and self._expired(record.meta, now):
+            return self._finish(record, now, timed_out=True).model_dump_json(by_alias=True)
+        return record.meta.result_json or None
+
     def _expired(self, meta: AttemptMeta, now: float) -> bool:
         return meta.expires_at is not None and now > meta.expires_at + self.settings.submit_grace_seconds
 
@@ -387,11 +380,8 @@ class AttemptService:
         """
         record = self._load(attempt_id, token, access)
         now = self.clock()
-        result: dict[str, Any] | None = None
-        if record.meta.status == "in_progress" and self._expired(record.meta, now):
-            result = self._finish(record, now, timed_out=True).model_dump(mode="json", by_alias=True)
-        elif record.meta.result_json:
-            result = json.loads(record.meta.result_json)
+        result_json = self._settled_result_json(record, now)
+        result = None if result_json is None else json.loads(result_json)
         bank = self.banks.get(record.meta.exam_id)
         meta = record.meta
         responses = sorted(record.responses.values(), key=lambda r: r.question_id)
@@ -653,12 +643,8 @@ class AttemptService:
         parses this text into the model, and a unit test holds it byte-equal to the model's own JSON.
         """
         record = self._load(attempt_id, token, access)
-        now = self.clock()
-        if record.meta.status == "in_progress" and self._expired(record.meta, now):
-            result_json = self._finish(record, now, timed_out=True).model_dump_json(by_alias=True)
-        elif record.meta.result_json:
-            result_json = record.meta.result_json
-        else:
+        result_json = self._settled_result_json(record, self.clock())
+        if result_json is None:
             raise Conflict("the review opens after the attempt is submitted", code="attempt_not_submitted")
         bank = self.banks.get(record.meta.exam_id)
         questions = []

@@ -103,33 +103,27 @@ class Bank:
         return total
 
     def review_part(self, item_id: str) -> dict[str, Any]:
+        """What a review shows of an item whatever the attempt, built on first review: the key, and the
+        rest as JSON text written once by pydantic-core (so byte-identical to what it writes for the
+        Review model); a review joins these instead of re-serialising ~100 KB per request."""
         part = self.review_parts.get(item_id)
         if part is None:
             item = self.items[item_id]
             domain_id = self.domain_of_item[item_id]
-            task = next(t for d in self.blueprint.domains for t in d.task_statements if t.id == item.task)
-            part = {
-                "type": item.type,
-                "selectCount": item.select_count,
-                "stem": item.stem,
-                "key": frozenset(item.key),
-                "text": {o.id: o.text for o in item.options},
-                "explanation": {o.id: o.explanation for o in item.options},
+            head = {"type": item.type, "selectCount": item.select_count, "stem": item.stem}
+            tail = {
                 "domainId": domain_id,
                 "domainName": self.domain_name(domain_id),
-                "taskStatement": {"id": task.id, "text": task.text},
+                "taskStatement": {"id": item.task, "text": self.blueprint.task_text()[item.task]},
                 "reference": item.reference,
             }
-            # The same parts as JSON text, written once by pydantic-core (so byte-identical to what it
-            # writes for the Review model): a review joins them instead of re-serialising ~100 KB.
-            part["head_json"] = to_json(
-                {"type": item.type, "selectCount": item.select_count, "stem": item.stem}
-            ).decode()[1:-1]
-            part["tail_json"] = to_json(
-                {k: part[k] for k in ("domainId", "domainName", "taskStatement", "reference")}
-            ).decode()[1:-1]
-            part["text_json"] = {o.id: to_json(o.text).decode() for o in item.options}
-            part["explanation_json"] = {o.id: to_json(o.explanation).decode() for o in item.options}
+            part = {
+                "key": frozenset(item.key),
+                "head_json": to_json(head).decode()[1:-1],
+                "tail_json": to_json(tail).decode()[1:-1],
+                "text_json": {o.id: to_json(o.text).decode() for o in item.options},
+                "explanation_json": {o.id: to_json(o.explanation).decode() for o in item.options},
+            }
             self.review_parts[item_id] = part
         return part
 
