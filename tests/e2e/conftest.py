@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -138,6 +139,22 @@ def server() -> Iterator[tuple[Api, list[str]]]:
 @pytest.fixture(scope="session")
 def api(server: tuple[Api, list[str]]) -> Api:
     return server[0]
+
+
+@pytest.fixture(scope="session")
+def dynamodb(server: tuple[Api, list[str]]) -> Any:
+    """A client on the session server's embedded DynamoDB (its endpoint is the first line it prints)."""
+    import boto3
+
+    endpoint = re.search(r"DynamoDB: (http://[0-9.:]+)", "\n".join(server[1]))
+    assert endpoint, server[1]
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint.group(1),
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
 
 
 def bank_by_stem() -> dict[str, dict[str, Any]]:

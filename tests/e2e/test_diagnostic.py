@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
-
-import boto3
-import pytest
 
 from tests.e2e.conftest import Api
 
@@ -37,19 +33,6 @@ def _keys(obj: Any) -> set[str]:
     if isinstance(obj, list):
         return {k for v in obj for k in _keys(v)}
     return set()
-
-
-@pytest.fixture(scope="module")
-def dynamodb(server: tuple[Api, list[str]]) -> Any:
-    endpoint = re.search(r"DynamoDB: (http://[0-9.:]+)", "\n".join(server[1]))
-    assert endpoint, server[1]
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint.group(1),
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
 
 
 def _meta(dynamodb: Any, attempt_id: str) -> dict[str, Any]:

@@ -16,7 +16,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.e2e.conftest import Api, Reply
@@ -27,19 +26,6 @@ KEY = {"X-Api-Key": "demo-partner-key"}
 ME = {"Authorization": "Bearer dev:token-props"}
 URLSAFE = re.compile(r"^[A-Za-z0-9_-]+$")
 IDEMPOTENCY_KEYS = {route: uuid.uuid4().hex for route in ("/attempts", "/diagnostics", "/me/attempts")}
-
-
-@pytest.fixture(scope="module")
-def dynamodb(server: tuple[Api, list[str]]) -> Any:
-    endpoint = re.search(r"DynamoDB: (http://[0-9.:]+)", "\n".join(server[1]))
-    assert endpoint, server[1]
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint.group(1),
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
 
 
 def _created(reply: Reply) -> dict[str, Any]:
