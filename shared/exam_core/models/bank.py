@@ -5,6 +5,7 @@ These models hold answer keys and difficulties; they never leave the server befo
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
@@ -106,6 +107,12 @@ class Item(_Model):
     key: list[OptionId] = Field(min_length=1, max_length=5)
     reference: str | None = None
     version: int = Field(default=1, ge=1)
+    # Freshness: when a writer last checked the item's facts against AWS documentation, and the canonical
+    # AWS service names it relies on (from the exam folder's services.yaml, enforced by the bank check).
+    last_verified: date | None = None
+    services: list[Annotated[str, StringConstraints(min_length=2, max_length=80)]] = Field(
+        default_factory=list, max_length=12
+    )
 
     @field_validator("select_count")
     @classmethod
