@@ -201,6 +201,7 @@ def start(
     httpd.daemon_threads = True
     api_url = f"http://{host}:{httpd.server_address[1]}"
     _add_docs(gateway, api_url)
+    _add_web(gateway)
     threading.Thread(target=httpd.serve_forever, name="local-api", daemon=True).start()
     return LocalStack(endpoint_url, api_url, httpd, gateway, moto, pump, injector)
 
@@ -218,6 +219,28 @@ def _inject_faults(gateway: Gateway) -> faults.FaultInjector | None:
         200, headers, json.dumps(injector.snapshot()).encode()
     )
     return injector
+
+
+WEB_DIR = ROOT / "web"
+WEB_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css"}
+WEB_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+)
+
+
+def _add_web(gateway: Gateway) -> None:
+    """The candidates' web app (web/): GET / and its assets under /app/, with a CSP that allows no inline script."""
+    for path in WEB_DIR.rglob("*"):
+        if path.suffix not in WEB_TYPES:
+            continue
+        headers = {
+            "Content-Type": WEB_TYPES[path.suffix],
+            "Content-Security-Policy": WEB_CSP,
+            "Cache-Control": "no-cache",
+        }
+        body = path.read_bytes()
+        url = "/" if path.name == "index.html" else "/app/" + path.relative_to(WEB_DIR).as_posix()
+        gateway.extra_routes[("GET", url)] = lambda h=headers, b=body: Reply(200, h, b)
 
 
 def _add_docs(gateway: Gateway, api_url: str) -> None:
@@ -242,6 +265,7 @@ def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
     stack = start(port=port, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
     routes = sorted({(r.path, r.method) for r in stack.gateway.template.routes})
+    print(f"Web app: {stack.api_url}/  (dev sign-in: any candidate id)")
     print(f"Exam scoring API on {stack.api_url}  (DynamoDB: {stack.dynamodb_endpoint})")
     for path, method in routes:
         print(f"  {method:<7} {stack.api_url}{path}")
