@@ -3,6 +3,7 @@ the item bank, and the whole API served on http://127.0.0.1:3000 (``PORT`` overr
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -240,7 +241,7 @@ def _add_web(gateway: Gateway) -> None:
         }
         body = path.read_bytes()
         url = "/" if path.name == "index.html" else "/app/" + path.relative_to(WEB_DIR).as_posix()
-        gateway.extra_routes[("GET", url)] = lambda h=headers, b=body: Reply(200, h, b)
+        gateway.extra_routes[("GET", url)] = functools.partial(Reply, 200, headers, body)
 
 
 def _add_docs(gateway: Gateway, api_url: str) -> None:
