@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PORT   ?= 3000
 
-.PHONY: install run test lint typecheck check-bank browser bench simulate fuzz load clean
+.PHONY: install run test lint typecheck check-bank browser bench simulate fuzz load package clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -54,5 +54,19 @@ fuzz: install
 load: install
 	$(BIN)/python -m tests.load.run
 
+# aws-sam-cli in a venv of its own: its exact pins (click, boto3, pydantic) conflict with requirements.lock.
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed-stamp
+$(SAM_STAMP): requirements-sam.lock
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements-sam.lock
+	touch $(SAM_STAMP)
+
+# sam validate --lint, sam build without a container (for this machine's Python and architecture), then every
+# built handler imported with its layer laid out as in Lambda. No Docker, no AWS account.
+package: install $(SAM_STAMP)
+	SAM=$(SAM_VENV)/bin/sam $(BIN)/python -m infra.package_check
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
