@@ -53,7 +53,7 @@ def handlers(built_template: Path) -> tuple[dict[str, tuple[Path, str]], list[Pa
     class Loader(yaml.SafeLoader):
         pass
 
-    Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    Loader.add_multi_constructor("!", lambda _loader, _suffix, _node: None)
     doc = yaml.load(built_template.read_text(), Loader=Loader)  # noqa: S506 - SafeLoader subclass
     base = built_template.parent
     functions: dict[str, tuple[Path, str]] = {}
