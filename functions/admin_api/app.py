@@ -88,12 +88,16 @@ def item_stats(itemId: ItemId, examId: ExamQuery = "clf-c02") -> ItemStats:
 
 @app.get(
     "/admin/reports/items",
-    summary="Items ranked by suspicion (statistics and problem reports)",
-    responses=documented(SuspectList, 403, 404, 503, auth="iam"),
+    summary="Items ranked by suspicion (statistics and problem reports); with service=, the items naming that service",
+    responses=documented(SuspectList, 403, 404, 422, 503, auth="iam"),
     tags=["admin"],
 )
-def suspect_items(examId: ExamQuery = "clf-c02", limit: Annotated[int, Query(ge=1, le=200)] = 50) -> SuspectList:
-    return admin_service().suspects(examId, limit)
+def suspect_items(
+    examId: ExamQuery = "clf-c02",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    service: Annotated[str | None, Query(min_length=2, max_length=80)] = None,
+) -> SuspectList:
+    return admin_service().suspects(examId, limit, service)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)

@@ -76,6 +76,8 @@ class AdminService:
             key=list(item.key),
             reference=item.reference,
             version=item.version,
+            last_verified=item.last_verified,
+            services=list(item.services),
         )
 
     def list_items(
@@ -202,6 +204,13 @@ class AdminService:
         reports = [r for r in self.store.list_reports(exam_id, item_id) if r.get("status") == "open"]
         return item_stats(bank, item_id, sums.get(item_id, {}), attempts, len(reports))
 
-    def suspects(self, exam_id: str, limit: int) -> SuspectList:
+    def suspects(self, exam_id: str, limit: int, service: str | None = None) -> SuspectList:
+        """Items ranked by suspicion; with ``service``, every item that names that AWS service (a rename or a
+        retirement is one query away), still ranked by suspicion, the unsuspicious ones last."""
         bank = self._bank(exam_id)
-        return SuspectList(exam_id=exam_id, items=rank(self._all_stats(bank), limit))
+        if service is None:
+            return SuspectList(exam_id=exam_id, items=rank(self._all_stats(bank), limit))
+        wanted = service.casefold()
+        naming = {i.id for i in bank.items.values() if any(s.casefold() == wanted for s in i.services)}
+        chosen = [st for st in self._all_stats(bank) if st.item_id in naming]
+        return SuspectList(exam_id=exam_id, service=service, items=rank(chosen, limit, keep_all=True))

@@ -148,11 +148,12 @@ def suspicion(stats: ItemStats) -> tuple[float, list[str]]:
     return score, reasons
 
 
-def rank(all_stats: list[ItemStats], limit: int) -> list[SuspectItem]:
+def rank(all_stats: list[ItemStats], limit: int, *, keep_all: bool = False) -> list[SuspectItem]:
+    """The most suspicious first; items with nothing suspicious are left out unless ``keep_all``."""
     ranked = []
     for st in all_stats:
         score, reasons = suspicion(st)
-        if score > 0:
+        if score > 0 or keep_all:
             ranked.append(SuspectItem(item_id=st.item_id, score=score, reasons=reasons, stats=st))
     ranked.sort(key=lambda s: (-s.score, s.item_id))
     return ranked[:limit]

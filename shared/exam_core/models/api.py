@@ -6,7 +6,7 @@ except the models that are only returned after submission (``Result`` and ``Revi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -390,6 +390,8 @@ class SuspectItem(ApiModel):
 
 class SuspectList(ApiModel):
     exam_id: str
+    # Set when the report was asked for the items naming one AWS service (``?service=``).
+    service: str | None = None
     items: list[SuspectItem]
 
 
@@ -415,6 +417,8 @@ class AdminItem(ApiModel):
     key: list[str]
     reference: str | None = None
     version: int
+    last_verified: date | None = None
+    services: list[str] = []
 
 
 class AdminItemDetail(AdminItem):
