@@ -15,7 +15,7 @@ import os
 import platform
 import re
 import shutil
-import subprocess
+import subprocess  # nosec B404 - runs sam and python, fixed argument lists
 import sys
 import tempfile
 import time
@@ -44,7 +44,7 @@ def local_template(runtime: str, arch: str) -> str:
 def sam(*args: str) -> None:
     cmd = [str(SAM), *args]
     print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, **ENV})
+    subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, **ENV})  # nosec B603 - our own commands
 
 
 def handlers(built_template: Path) -> tuple[dict[str, tuple[Path, str]], list[Path]]:
@@ -54,7 +54,7 @@ def handlers(built_template: Path) -> tuple[dict[str, tuple[Path, str]], list[Pa
         pass
 
     Loader.add_multi_constructor("!", lambda _loader, _suffix, _node: None)
-    doc = yaml.load(built_template.read_text(), Loader=Loader)  # noqa: S506 - SafeLoader subclass
+    doc = yaml.load(built_template.read_text(), Loader=Loader)  # noqa: S506  # nosec B506 - SafeLoader subclass
     base = built_template.parent
     functions: dict[str, tuple[Path, str]] = {}
     layers: list[Path] = []
@@ -92,7 +92,7 @@ def import_check(functions: dict[str, tuple[Path, str]], layers: list[Path]) -> 
             # -S: no site-packages of the build machine, only the function and its layer (boto3 aside,
             # which the Lambda runtime provides: it is allowed from the base interpreter's stdlib path only
             # if the layer lacks it, so it is added explicitly below).
-            subprocess.run([sys.executable, "-S", "-c", _with_boto3(probe)], check=True, cwd=code, env=env)
+            subprocess.run([sys.executable, "-S", "-c", _with_boto3(probe)], check=True, cwd=code, env=env)  # nosec B603
             print(f"  {name}: {handler} imports ({(time.perf_counter() - t0) * 1000:.0f} ms)", flush=True)
 
 
