@@ -266,8 +266,9 @@ def main() -> None:
     port = int(os.environ.get("PORT", "3000"))
     stack = start(port=port, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
     routes = sorted({(r.path, r.method) for r in stack.gateway.template.routes})
-    print(f"Web app: {stack.api_url}/  (dev sign-in: any candidate id)")
+    # The first line carries the DynamoDB endpoint (the e2e and load harnesses read it from there).
     print(f"Exam scoring API on {stack.api_url}  (DynamoDB: {stack.dynamodb_endpoint})")
+    print(f"Web app: {stack.api_url}/  (dev sign-in: any candidate id)")
     for path, method in routes:
         print(f"  {method:<7} {stack.api_url}{path}")
     print(f"  OpenAPI {stack.api_url}/openapi.json")
