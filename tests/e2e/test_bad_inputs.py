@@ -446,7 +446,7 @@ def test_responses_to_a_submitted_attempt_are_409(
 @pytest.mark.parametrize(
     ("method", "path"),
     [
-        ("GET", "/"),
+        ("GET", "/nowhere"),
         ("GET", "/nope"),
         ("GET", "/attempts"),
         ("POST", "/exams"),
