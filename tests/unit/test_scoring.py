@@ -198,8 +198,8 @@ def test_pass_probability_is_in_unit_interval_and_never_decreases_with_raw_score
     assert probs[-1] > 0.99
 
 
-def test_band_is_eap_plus_minus_one_sd_and_contains_the_scaled_score(fifty_table: list[ScoreRow]) -> None:
-    for row in fifty_table:
+def test_band_is_eap_plus_minus_one_sd_and_contains_the_scaled_score() -> None:
+    for row in conversion_table(FIFTY, SCALE, scoring="eap"):
         assert row.band_low <= row.scaled <= row.band_high
         assert row.sd > 0
         assert row.band_low == pytest.approx(to_scaled(row.theta - row.sd, SCALE), abs=1)
@@ -250,3 +250,35 @@ def test_given_real_blueprint_scale_then_table_of_real_bank_difficulties_stays_i
 def test_score_row_survives_a_list_round_trip(fifty_table: list[ScoreRow]) -> None:
     for row in fifty_table:
         assert ScoreRow.from_list(row.to_list()) == row
+
+
+def test_given_full_length_form_then_scaled_score_is_the_wle_and_band_is_it_plus_minus_posterior_sd(
+    fifty_table: list[ScoreRow],
+) -> None:
+    for row in fifty_table:
+        assert row.score_theta is not None
+        assert row.scaled == to_scaled(row.score_theta, SCALE)
+        assert row.band_low == to_scaled(row.score_theta - row.sd, SCALE)
+        assert row.band_high == to_scaled(row.score_theta + row.sd, SCALE)
+        # WLE solves r = sum P + I'/(2I): check the score equation by finite differences of log L + log sqrt(I)
+        t, h = row.score_theta, 1e-5
+
+        def penalised(x: float, r: int = row.raw) -> float:
+            return r * x - sum(math.log1p(math.exp(x - b)) for b in FIFTY) + 0.5 * math.log(information_at(x, FIFTY))
+
+        assert (penalised(t + h) - penalised(t - h)) / (2 * h) == pytest.approx(0.0, abs=1e-3), f"raw {row.raw}"
+
+
+def test_given_items_symmetric_about_the_cut_then_the_wle_at_the_middle_raw_score_is_the_cut() -> None:
+    table = conversion_table([SCALE.theta_cut + d for d in FIFTY], SCALE)
+    assert table[25].score_theta == pytest.approx(SCALE.theta_cut, abs=1e-4)
+    assert table[25].scaled == 700
+    assert table[25].theta < SCALE.theta_cut  # the EAP posterior mean shrinks towards the prior mean 0
+
+
+def test_given_short_form_then_auto_scoring_keeps_the_eap_and_old_seven_column_rows_read_back_unchanged() -> None:
+    short = conversion_table([0.0] * 10, SCALE)
+    assert all(r.score_theta is None and r.scaled == to_scaled(r.theta, SCALE) for r in short)
+    stored = [3, -0.5, 0.4, 590, 550, 630, 0.01]  # a row of a table stored before WLE scoring
+    row = ScoreRow.from_list(stored)
+    assert row.scaled == 590 and row.reported_theta == -0.5 and row.to_list() == stored
