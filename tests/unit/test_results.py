@@ -277,7 +277,8 @@ def test_study_plan_shares_sum_to_one_and_hours_are_half_hours_summing_to_study_
         assert all((e.hours * 2).is_integer() for e in plan)
         assert abs(sum(e.hours for e in plan) - hours) <= 0.25 * len(plan)
         for e in plan:
-            assert e.hours == pytest.approx(e.share * hours, abs=0.25 + 1e-3)
+            # Largest remainders keep each domain within one half-hour step; half a step is not always reachable.
+            assert e.hours == pytest.approx(e.share * hours, abs=0.5)
         assert [e.share for e in plan] == sorted((e.share for e in plan), reverse=True)
 
 
