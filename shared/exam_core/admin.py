@@ -187,13 +187,14 @@ class AdminService:
             raise Conflict("the item changed while you edited it; read it again", code="item_changed") from None
         return self.get_item(exam_id, item_id)
 
-    def _all_stats(self, bank: Bank) -> list[ItemStats]:
+    def _all_stats(self, bank: Bank, only: set[str] | None = None) -> list[ItemStats]:
         sums = self.store.load_item_stats(bank.blueprint.exam_id)
         attempts = sums.get("_TOTAL", {}).get("attempts", 0.0)
         reports = Counter(
             r["itemId"] for r in self.store.list_reports(bank.blueprint.exam_id) if r.get("status") == "open"
         )
-        return [item_stats(bank, i, sums.get(i, {}), attempts, reports[i]) for i in sorted(bank.items)]
+        chosen = sorted(bank.items if only is None else only & bank.items.keys())
+        return [item_stats(bank, i, sums.get(i, {}), attempts, reports[i]) for i in chosen]
 
     def stats(self, exam_id: str, item_id: str) -> ItemStats:
         bank = self._bank(exam_id)
@@ -212,5 +213,6 @@ class AdminService:
             return SuspectList(exam_id=exam_id, items=rank(self._all_stats(bank), limit))
         wanted = service.casefold()
         naming = {i.id for i in bank.items.values() if any(s.casefold() == wanted for s in i.services)}
-        chosen = [st for st in self._all_stats(bank) if st.item_id in naming]
-        return SuspectList(exam_id=exam_id, service=service, items=rank(chosen, limit, keep_all=True))
+        return SuspectList(
+            exam_id=exam_id, service=service, items=rank(self._all_stats(bank, naming), limit, keep_all=True)
+        )
