@@ -213,3 +213,27 @@ def test_given_submitted_attempts_then_item_statistics_arrive_from_the_stream(ad
     assert (1 - stats["blankRate"]) - slack <= picks <= select_count * (1 - stats["blankRate"]) + slack
     assert stats["openReports"] >= 1
     assert admin_api.get("/admin/items/nope-item/stats", headers=ADMIN).status == 404
+
+
+def test_given_a_service_name_then_the_report_lists_exactly_the_items_naming_it(admin_api: Api) -> None:
+    import yaml
+
+    from tests.conftest import EXAM_DIR
+
+    naming = {
+        i["id"]
+        for f in (EXAM_DIR / "items").glob("*.yaml")
+        for i in yaml.safe_load(f.read_text())["items"]
+        if "Amazon RDS" in i.get("services", [])
+    }
+    assert naming  # the shipped bank names the service somewhere
+    r = admin_api.get("/admin/reports/items?service=amazon%20rds&limit=200", headers=ADMIN)
+    assert r.status == 200 and r.body["service"] == "amazon rds"
+    assert {s["itemId"] for s in r.body["items"]} == naming
+    detail = admin_api.get(f"/admin/items/{sorted(naming)[0]}", headers=ADMIN).body
+    assert "Amazon RDS" in detail["services"] and detail["lastVerified"]
+    nobody = admin_api.get("/admin/reports/items?service=Amazon%20Nothing", headers=ADMIN)
+    assert nobody.status == 200 and nobody.body["items"] == []
+    for bad in ("service=x", "service=" + "x" * 81):
+        refused = admin_api.get(f"/admin/reports/items?{bad}", headers=ADMIN)
+        assert refused.status == 422 and refused.body["error"]["code"], refused.body
