@@ -15,14 +15,16 @@ retrying it with the same key runs it again.
 
 Secrecy. Attempt tokens are stored only as SHA-256 hashes, yet Powertools stores the idempotent
 function's whole return value in clear. So the stored value is ``{attemptId, sealedToken}`` and
-never the token: the token's 32 random bytes are XORed with a keystream
-``HMAC-SHA256(key=<Idempotency-Key>, msg=<attemptId>)``. The raw key reaches the table only inside a
-SHA-256 hash, so a reader of the table cannot unseal the token; a retry that presents the key can.
-On a replay the token is unsealed and the attempt is read back through ``AttemptService.get`` with it
-(which also proves the token right) to rebuild the same 201 body; the questions are not stored twice.
+never the token: the token is encrypted with AES-256-GCM (``cryptography``'s ``AESGCM``) under a key
+derived by HKDF-SHA256 from the raw Idempotency-Key, with a random 96-bit nonce stored beside the
+ciphertext and the attempt id as associated data (a sealed token copied onto another record does not
+open). The raw key reaches the table only inside a SHA-256 hash, so a reader of the table cannot
+unseal the token; a retry that presents the key can. On a replay the token is unsealed and the
+attempt is read back through ``AttemptService.get`` with it (which also proves the token right) to
+rebuild the same 201 body; the questions are not stored twice.
 
-The Powertools utility (and boto3 behind it) is imported only when a request carries the header, so
-the functions' cold start does not pay for it.
+The Powertools utility (and boto3 behind it) and ``cryptography`` are imported only when a request
+carries the header, so the functions' cold start does not pay for them.
 """
 
 from __future__ import annotations
@@ -30,16 +32,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Header
 from pydantic import BaseModel
 
 from exam_core.attempts import Access
-from exam_core.errors import Conflict, InvalidInput, Throttled
+from exam_core.errors import Conflict, Forbidden, InvalidInput, Throttled
 from exam_core.models.api import AttemptCreated
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_HEADER = "Idempotency-Key"
 KEY_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
@@ -68,20 +74,19 @@ IdempotencyKey = Annotated[
 
 
 # ---------------------------------------------------------------- sealing the token
+#
+# Why an AEAD and not a hand-rolled scheme: this module used to XOR the token with an HMAC-SHA256
+# keystream. That hid the token but proved nothing about it: a flipped bit in the stored value gave a
+# different "token" with no error, and its safety rested on our own construction (one keystream per
+# key and attempt, never reused) instead of a reviewed one. AES-GCM from ``cryptography`` (pyca,
+# OpenSSL underneath) gives confidentiality and integrity together: a wrong key, a tampered value or
+# a value moved to another record fails to open instead of yielding a wrong token. HKDF turns the
+# Idempotency-Key (random, 16-128 characters) into a 256-bit key; each key seals one record, and the
+# nonce is random anyway, so a nonce is never reused under one key.
 
-
-def _keystream(key: str, attempt_id: str, size: int) -> bytes:
-    out = b""
-    block = 0
-    while len(out) < size:  # one block for a 32-byte token
-        msg = attempt_id.encode() + (block.to_bytes(4, "big") if block else b"")
-        out += hmac.new(key.encode(), msg, hashlib.sha256).digest()
-        block += 1
-    return out[:size]
-
-
-def _xor(data: bytes, stream: bytes) -> bytes:
-    return bytes(a ^ b for a, b in zip(data, stream, strict=True))
+SEAL_VERSION = "v2"
+_NONCE_BYTES = 12  # 96 bits, GCM's native nonce size
+_HKDF_INFO = b"exam-core/idempotency/attempt-token/v2"
 
 
 def _b64(data: bytes) -> str:
@@ -92,26 +97,60 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def _aead(key: str) -> AESGCM:
+    """AES-256-GCM under a key derived from the raw Idempotency-Key (imported here: idempotent path only)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(key.encode())
+    return AESGCM(derived)
+
+
+def _associated_data(attempt_id: str) -> bytes:
+    return f"attempt-start/{attempt_id}".encode()
+
+
 def seal(key: str, attempt_id: str, token: str) -> str:
-    """The token encrypted under a keystream only the holder of the raw Idempotency-Key can derive.
+    """The token encrypted so that only the holder of the raw Idempotency-Key can read it: ``v2:<nonce+ct>``."""
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = _aead(key).encrypt(nonce, token.encode(), _associated_data(attempt_id))
+    return f"{SEAL_VERSION}:{_b64(nonce + sealed)}"
 
-    A token that is URL-safe base64 (``secrets.token_urlsafe``) is sealed as its raw bytes (``b:``);
-    any other token as its UTF-8 bytes (``u:``), so a change of token format cannot leak it.
-    """
+
+def unseal(key: str, attempt_id: str, sealed: str) -> str | None:
+    """The token, or None when this key and attempt do not open the sealed value (wrong key, tampered)."""
+    version, _, body = sealed.partition(":")
+    if version in ("b", "u"):
+        return _unseal_before_aead(key, attempt_id, version, body)
+    if version != SEAL_VERSION:
+        return None
+    from cryptography.exceptions import InvalidTag
+
     try:
-        raw = _unb64(token)
-        kind = "b" if _b64(raw) == token else "u"
-    except ValueError:
-        kind = "u"
-    data = raw if kind == "b" else token.encode()
-    return f"{kind}:{_b64(_xor(data, _keystream(key, attempt_id, len(data))))}"
+        data = _unb64(body)
+        plain = _aead(key).decrypt(data[:_NONCE_BYTES], data[_NONCE_BYTES:], _associated_data(attempt_id))
+    except (InvalidTag, ValueError):
+        return None
+    return plain.decode()
 
 
-def unseal(key: str, attempt_id: str, sealed: str) -> str:
-    kind, _, body = sealed.partition(":")
+def _unseal_before_aead(key: str, attempt_id: str, kind: str, body: str) -> str:
+    """Read a token sealed before the AEAD (``b:``/``u:``, the XOR of an HMAC-SHA256 keystream), once.
+
+    Such records were written before this version was deployed and expire with their record
+    (``IDEMPOTENCY_TTL_SECONDS``, one hour; Powertools also ignores a record past its expiry): reading
+    them back keeps a retry that spans the deployment on the same attempt instead of starting a
+    second. Nothing is sealed this way any more; delete this once that hour has passed everywhere.
+    """
     data = _unb64(body)
-    plain = _xor(data, _keystream(key, attempt_id, len(data)))
-    return _b64(plain) if kind == "b" else plain.decode()
+    stream = b""
+    while len(stream) < len(data):
+        block = len(stream) // 32
+        msg = attempt_id.encode() + (block.to_bytes(4, "big") if block else b"")
+        stream += hmac.new(key.encode(), msg, hashlib.sha256).digest()
+    plain = bytes(a ^ b for a, b in zip(data, stream[: len(data)], strict=True))
+    return _b64(plain) if kind == "b" else plain.decode(errors="replace")
 
 
 # ---------------------------------------------------------------- the Powertools wiring
@@ -236,6 +275,9 @@ def start_once(
         return fresh[0]
     attempt_id = stored["attemptId"]
     token = unseal(key, attempt_id, stored["sealedToken"])
+    if token is None:  # the record does not open with its own key (tampered): the answer to a wrong token
+        logger.warning("idempotency record does not open with its key", extra={"attemptId": attempt_id})
+        raise Forbidden("no attempt with this id accepts this attempt token", code="attempt_forbidden")
     again = runtime.attempt_service().get(attempt_id, token, access)
     return AttemptCreated(
         attempt_id=again.attempt_id,

@@ -187,3 +187,79 @@ def test_given_a_key_then_a_start_costs_two_more_calls_and_a_replay_two_calls(wi
     calls.clear()
     _start(key)
     assert calls == ["PutItem", "Query"]  # the refused put returns the record; the attempt is read back
+
+
+# ---------------------------------------------------------------- the AEAD seal and records sealed before it
+
+# Written by the seal this module used before the AEAD (an HMAC-SHA256 keystream XORed with the token),
+# for key "legacy-key-0123456789" and attempt "0123456789abcdef0123456789abcdef".
+LEGACY_KEY = "legacy-key-0123456789"
+LEGACY_ATTEMPT = "0123456789abcdef0123456789abcdef"
+LEGACY_SEALED = {
+    "Zm9vYmFyYmF6cXV4cXV1eHF1dXpxdXV4cXV1eHF1dXo": "b:LXzvc2MsRFPPBEuTXbbiCkZZ6jSYv2L0zY_BK_Mh3Y8",
+    "not base64 ?!": "u:JXz0MWA_VVeDQR7UDQ",
+}
+
+
+def _seal_as_before(key: str, attempt_id: str, token: str) -> str:
+    """The pre-AEAD seal, reproduced for the tests (checked against LEGACY_SEALED)."""
+    import hashlib
+    import hmac
+
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    stream = hmac.new(key.encode(), attempt_id.encode(), hashlib.sha256).digest()
+    body = base64.urlsafe_b64encode(bytes(a ^ b for a, b in zip(raw, stream[: len(raw)], strict=True)))
+    return "b:" + body.rstrip(b"=").decode()
+
+
+def test_given_a_value_sealed_before_the_aead_then_it_still_opens_with_its_key() -> None:
+    for token, sealed in LEGACY_SEALED.items():
+        assert unseal(LEGACY_KEY, LEGACY_ATTEMPT, sealed) == token
+    token = next(iter(LEGACY_SEALED))
+    assert _seal_as_before(LEGACY_KEY, LEGACY_ATTEMPT, token) == LEGACY_SEALED[token]
+
+
+def test_given_a_sealed_token_then_it_is_versioned_aead_and_opens_only_with_its_key_and_attempt() -> None:
+    attempt_id, other_attempt = uuid.uuid4().hex, uuid.uuid4().hex
+    token = "A" * 43
+    sealed = seal("k" * 16, attempt_id, token)
+    assert sealed.startswith("v2:")
+    body = base64.urlsafe_b64decode(sealed[3:] + "=" * (-len(sealed[3:]) % 4))
+    assert len(body) == 12 + len(token) + 16  # the 96-bit nonce, the ciphertext, GCM's 128-bit tag
+    assert unseal("k" * 16, attempt_id, sealed) == token
+    assert unseal("j" * 16, attempt_id, sealed) is None  # another key
+    assert unseal("k" * 16, other_attempt, sealed) is None  # moved onto another record
+    flipped = bytearray(body)
+    flipped[20] ^= 1
+    tampered = "v2:" + base64.urlsafe_b64encode(bytes(flipped)).rstrip(b"=").decode()
+    assert unseal("k" * 16, attempt_id, tampered) is None
+    assert unseal("k" * 16, attempt_id, "v2:!!") is None and unseal("k" * 16, attempt_id, "v9:abc") is None
+
+
+def _rewrite_sealed(client: Any, sealed: str) -> None:
+    (record,) = _scan(client, "IdempotencyTable")
+    stored = json.loads(record["data"]["S"])
+    stored["sealedToken"] = sealed
+    record["data"] = {"S": json.dumps(stored)}
+    client.put_item(TableName="IdempotencyTable", Item=record)
+
+
+def test_given_a_record_sealed_before_the_aead_when_the_start_is_retried_then_the_same_attempt_comes_back(
+    wired: Any,
+) -> None:
+    key = uuid.uuid4().hex
+    first = _start(key)
+    _rewrite_sealed(wired, _seal_as_before(key, first.attempt_id, first.attempt_token))
+    again = _start(key)
+    assert again.model_dump() == first.model_dump()
+    assert _attempt_count(wired) == 1
+
+
+def test_given_a_tampered_record_when_the_start_is_retried_then_403_and_no_new_attempt(wired: Any) -> None:
+    key = uuid.uuid4().hex
+    first = _start(key)
+    _rewrite_sealed(wired, seal(uuid.uuid4().hex, first.attempt_id, first.attempt_token))
+    with pytest.raises(DomainError) as err:
+        _start(key)
+    assert err.value.status == 403 and err.value.code == "attempt_forbidden"
+    assert _attempt_count(wired) == 1
