@@ -32,6 +32,7 @@ from exam_core.models.api import (
     StartCandidateAttempt,
     SubmitRequest,
 )
+from exam_core.models.study import CheckRequest, CheckResult
 from exam_core.runtime import attempt_service, candidate_service
 
 app = build_resolver()
@@ -123,6 +124,18 @@ def submit_my_attempt(attemptId: AttemptId, request: Annotated[SubmitRequest | N
 )
 def review_my_attempt(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().review_json(attemptId, None, candidate_access(_candidate())))
+
+
+@app.post(
+    "/me/attempts/<attemptId>/check",
+    summary="Study mode: check one answer of a practice set (right or wrong, the key, an explanation per option); "
+    "records nothing",
+    responses=documented(CheckResult, 400, 403, 404, 409, 503, auth="cognito"),
+    tags=["candidates"],
+)
+def check_my_answer(attemptId: AttemptId, request: Annotated[CheckRequest, Body()]) -> Response[str]:
+    access = candidate_access(_candidate())
+    return json_response(attempt_service().check(attemptId, request.question_id, request.selected, access))
 
 
 @app.get(

@@ -57,9 +57,11 @@ from exam_core.models.records import (
     StoredResponse,
     question_shape,
 )
+from exam_core.models.study import CheckResult
 from exam_core.results import Graded, build_practice_result, build_result, grade
 from exam_core.settings import Settings
 from exam_core.store import Store
+from exam_core.study import check_answer
 
 SUBMIT_RETRIES = 3
 DAY = 86_400
@@ -667,3 +669,29 @@ class AttemptService:
                 f'"flagged":{_JSON_BOOL[bool(resp and resp.flagged)]},{part["tail_json"]}}}'
             )
         return f'{{"attemptId":"{attempt_id}","result":{result_json},"questions":[{",".join(questions)}]}}'
+
+    # ------------------------------------------------------------ study mode (practice sets only)
+
+    def check(self, attempt_id: str, question_id: str, selected: Sequence[str], access: Access) -> CheckResult:
+        """Check one answer of a practice set: its correctness, key and explanations (``exam_core.study``).
+
+        One DynamoDB call, the attempt's read; the bank is the warm cache's. Records nothing (the answer
+        is saved by ``save``, whose one conditional write returns META only, without the form a check
+        needs). Refusals in order: not this caller's attempt (403/404, as every route), not a practice set
+        (409 ``not_practice``: a full exam's or a diagnostic's keys open only in its review), an answer that
+        does not fit the form (422 ``invalid_responses``). A submitted set can still be checked: its
+        review is open anyway.
+        """
+        record = self._load(attempt_id, None, access)
+        if record.meta.mode not in PRACTICE_MODES:
+            raise Conflict(
+                "answers are checked one by one only in practice sets; this attempt's keys open in its review "
+                "after submission",
+                code="not_practice",
+            )
+        # 422 for an id this form did not serve, an unknown or duplicate option, too many selections
+        (answer,) = self._validate([ResponseIn(question_id=question_id, selected=list(selected))], 0, record.form)
+        question = record.form.question(question_id)
+        if question is None:  # unreachable: _validate refused it above
+            raise NotFound("this attempt has no such question", code="question_not_found")
+        return check_answer(self.banks.get(record.meta.exam_id), attempt_id, question, answer.selected)
