@@ -9,27 +9,67 @@ export function setToken(value) {
 }
 
 export class ApiError extends Error {
-  /** @param {number} status @param {string} code @param {string} message @param {number} retryAfter */
+  /**
+   * @param {number} status HTTP status, 0 when the service could not be reached
+   * @param {string} code the API's error code
+   * @param {string} message
+   * @param {number} retryAfter seconds from the Retry-After header (0 when absent)
+   */
   constructor(status, code, message, retryAfter) {
     super(message); this.status = status; this.code = code; this.retryAfter = retryAfter;
   }
+  /** Worth repeating the same request later: offline, throttled, busy. */
+  get retryable() {
+    return this.status === 0 || this.status === 429 || this.status >= 500
+      || this.code === "attempt_busy" || this.code === "idempotency_in_progress";
+  }
+}
+
+/** A random key for `Idempotency-Key` (16-128 of A-Z a-z 0-9 _ -). */
+export function randomKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
+ * One API call. Throws ApiError (status 0 when the network failed).
  * @param {string} method @param {string} path @param {any} [body]
+ * @param {Record<string,string>} [extraHeaders]
  * @returns {Promise<any>}
  */
-export async function call(method, path, body) {
+export async function call(method, path, body, extraHeaders = {}) {
   /** @type {Record<string,string>} */
-  const headers = {};
+  const headers = { ...extraHeaders };
   const t = token();
   if (t) headers.Authorization = `Bearer ${t}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, "offline", "The service could not be reached.", 0);
+  }
   const data = await res.json().catch(() => ({}));
   if (!res.ok) {
     const err = data.error || {};
-    throw new ApiError(res.status, err.code || "error", err.message || `HTTP ${res.status}`, Number(res.headers.get("Retry-After") || 0));
+    throw new ApiError(res.status, err.code || "error", err.message || data.message || `HTTP ${res.status}`,
+      Number(res.headers.get("Retry-After") || 0));
   }
   return data;
+}
+
+/**
+ * An error in words, with what to do about it.
+ * @param {unknown} e
+ * @returns {string}
+ */
+export function errorText(e) {
+  if (!(e instanceof ApiError)) return "Something went wrong in this page. Reload it to try again.";
+  if (e.status === 0) return "The service cannot be reached. Check your connection, then try again.";
+  if (e.status === 401 || e.status === 403) return "Your sign-in was not accepted. Sign out and sign in again.";
+  if (e.code === "attempt_not_found") return "This attempt was not found. It may belong to another account.";
+  if (e.code === "attempt_not_submitted") return "The review opens after the exam is submitted.";
+  if (e.status === 429) return "Too many requests just now. Wait a moment, then try again.";
+  if (e.status >= 500) return `The service is busy. Try again${e.retryAfter ? ` in ${e.retryAfter} seconds` : " shortly"}.`;
+  return `${e.message} (${e.code})`;
 }

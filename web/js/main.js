@@ -1,9 +1,31 @@
-import { h, show } from "./dom.js";
-import { call, token, setToken } from "./api.js";
+/** The app's router: #/ home, #/exam/<id>/<n|submit>, #/result/<id>, #/review/<id>. */
+import { h, show, showAll } from "./dom.js";
+import { call, errorText, randomKey, token, setToken } from "./api.js";
+import { openExam, positionKey } from "./exam.js";
+import { resultView } from "./result.js";
+
+/** @type {() => void} */
+let leave = () => {};
+/** Results just received from a submit, so the result screen needs no second request. @type {Map<string, any>} */
+const results = new Map();
+
+/** @param {string} hash */
+function go(hash) {
+  if (location.hash === hash) route(); else location.hash = hash;
+}
+
+const app = {
+  go,
+  /** @param {string} attemptId @param {any} result */
+  showResult(attemptId, result) {
+    if (result) results.set(attemptId, result);
+    go(`#/result/${attemptId}`);
+  },
+};
 
 /** The dev sign-in: a candidate id turned into the `dev:` bearer token the local server accepts. */
 function signIn() {
-  const input = /** @type {HTMLInputElement} */ (h("input", { type: "text", id: "cid", name: "cid", autocomplete: "username", required: "" }));
+  const input = /** @type {HTMLInputElement} */ (h("input", { type: "text", id: "cid", name: "cid", autocomplete: "username", required: "", "data-testid": "candidate-id" }));
   const form = h("form", {
     onsubmit: (/** @type {Event} */ e) => {
       e.preventDefault();
@@ -13,13 +35,29 @@ function signIn() {
       route();
     },
   }, h("h1", {}, "Sign in"), h("p", { class: "muted" }, "Local development: any candidate id."),
-    h("label", { for: "cid" }, "Candidate id "), input, " ", h("button", { type: "submit" }, "Sign in"));
+    h("label", { for: "cid" }, "Candidate id "), input, " ", h("button", { type: "submit", "data-testid": "sign-in" }, "Sign in"));
   show(form);
 }
 
+/** @param {string} iso */
+const when = (iso) => (iso ? iso.replace("T", " ").replace(/:\d\dZ$/, " UTC") : "");
+
+/** @param {string} examId @param {HTMLButtonElement} button @param {HTMLElement} errorEl */
+async function startExam(examId, button, errorEl) {
+  button.disabled = true;
+  button.textContent = "Starting…";
+  try {
+    const a = await call("POST", "/me/attempts", { examId, mode: "full" }, { "Idempotency-Key": randomKey() });
+    sessionStorage.setItem(positionKey(a.attemptId), "1");
+    go(`#/exam/${a.attemptId}/1`);
+  } catch (e) {
+    button.disabled = false;
+    button.textContent = "Start a full exam";
+    errorEl.textContent = `The exam did not start. ${errorText(e)}`;
+  }
+}
+
 async function home() {
-  const who = /** @type {HTMLElement} */ (document.getElementById("who"));
-  who.replaceChildren(h("button", { class: "secondary", onclick: () => { setToken(null); route(); } }, "Sign out"));
   show(h("p", {}, "Loading…"));
   try {
     const [exams, open, history] = await Promise.all([
@@ -27,28 +65,101 @@ async function home() {
       call("GET", "/me/attempts?status=in_progress"),
       call("GET", "/me/attempts?limit=20"),
     ]);
-    const examCards = exams.exams.map((/** @type {any} */ x) => h("section", { class: "card" },
-      h("h2", {}, x.title),
-      h("p", { class: "muted" }, `${x.questionCount} questions, ${x.durationMinutes} minutes, pass at ${x.passingScore}`)));
-    const items = (open.attempts || open.items || []);
+    const errorEl = h("p", { class: "error-text", role: "alert" });
+    const examCards = exams.exams.map((/** @type {any} */ x) => {
+      const button = /** @type {HTMLButtonElement} */ (h("button", { type: "button", "data-testid": "start-full",
+        onclick: () => startExam(x.examId, button, errorEl) }, "Start a full exam"));
+      return h("section", { class: "card" },
+        h("h2", {}, x.title),
+        h("p", { class: "muted" }, `${x.questionCount} questions, ${x.durationMinutes} minutes, pass at ${x.passingScore} on ${x.scaleMin}–${x.scaleMax}`),
+        button);
+    });
+    const items = open.attempts || [];
     const resume = items.length
-      ? h("section", { class: "card" }, h("h2", {}, "In progress"),
-          ...items.map((/** @type {any} */ a) => h("p", {}, `${a.mode} attempt started ${a.startedAt}`)))
+      ? h("section", { class: "card", "data-testid": "in-progress" }, h("h2", {}, "In progress"),
+          h("ul", {}, ...items.map((/** @type {any} */ a) => h("li", {},
+            `${a.mode === "full" ? "Full exam" : `Practice (${a.mode})`} started ${when(a.startedAt)} `,
+            h("a", { href: `#/exam/${a.attemptId}/${sessionStorage.getItem(positionKey(a.attemptId)) || 1}`, "data-testid": "resume" }, "Resume")))))
       : null;
-    const rows = (history.attempts || history.items || []).map((/** @type {any} */ a) =>
-      h("tr", {}, h("td", {}, String(a.mode)), h("td", {}, String(a.startedAt || "")), h("td", {}, String(a.status)),
-        h("td", {}, a.scaledScore != null ? String(a.scaledScore) : "")));
-    show(h("h1", {}, "Your exams"), ...examCards, resume || "",
+    const rows = (history.attempts || []).map((/** @type {any} */ a) => {
+      const done = a.status === "submitted";
+      return h("tr", {}, h("td", {}, a.mode === "full" ? "Full exam" : `Practice (${a.mode})`), h("td", {}, when(a.startedAt)),
+        h("td", {}, done ? "Submitted" : "In progress"),
+        h("td", {}, a.scaledScore != null ? String(a.scaledScore) : a.percent != null ? `${a.percent}%` : ""),
+        h("td", {}, done
+          ? h("span", {}, h("a", { href: `#/result/${a.attemptId}` }, "Result"), " · ", h("a", { href: `#/review/${a.attemptId}` }, "Review"))
+          : h("a", { href: `#/exam/${a.attemptId}/1` }, "Resume")));
+    });
+    show(h("h1", {}, "Your exams"), errorEl, ...(resume ? [resume] : []), ...examCards,
       h("h2", {}, "History"),
-      rows.length ? h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Mode"), h("th", {}, "Started"), h("th", {}, "Status"), h("th", {}, "Score"))), h("tbody", {}, ...rows))
+      rows.length
+        ? h("div", { class: "table-wrap" }, h("table", { "data-testid": "history" },
+            h("thead", {}, h("tr", {}, h("th", {}, "Mode"), h("th", {}, "Started"), h("th", {}, "Status"), h("th", {}, "Score"), h("th", {}, h("span", { class: "sr-only" }, "Links")))),
+            h("tbody", {}, ...rows)))
         : h("p", { class: "muted" }, "No attempts yet."));
   } catch (e) {
-    show(h("p", { class: "error", role: "alert" }, `Could not load your exams: ${(/** @type {Error} */ (e)).message}. Reload to try again.`));
+    show(h("p", { class: "error", role: "alert" }, `Could not load your exams. ${errorText(e)}`));
   }
 }
 
-function route() {
-  if (!token()) signIn(); else home();
+/** @param {string} id */
+async function result(id) {
+  let r = results.get(id);
+  if (!r) {
+    show(h("p", {}, "Loading your result…"));
+    try {
+      const attempt = await call("GET", `/me/attempts/${encodeURIComponent(id)}`);
+      if (attempt.status === "in_progress") { go(`#/exam/${id}/1`); return; }
+      r = attempt.result;
+    } catch (e) {
+      show(h("p", { class: "error", role: "alert" }, errorText(e)));
+      return;
+    }
+  }
+  const view = resultView(r, { attemptId: id });
+  showAll(view.nodes, view.focus);
+}
+
+/** @param {string} id */
+async function review(id) {
+  show(h("p", {}, "Loading the review…"));
+  try {
+    const [data, mod] = await Promise.all([
+      call("GET", `/me/attempts/${encodeURIComponent(id)}/review`),
+      import("./review.js"),
+    ]);
+    const view = mod.reviewView(data);
+    showAll(view.nodes, view.focus);
+  } catch (e) {
+    show(h("p", { class: "error", role: "alert" }, errorText(e)), h("p", {}, h("a", { href: "#/" }, "Back to your exams")));
+  }
+}
+
+function header() {
+  const who = /** @type {HTMLElement} */ (document.getElementById("who"));
+  const t = token();
+  who.replaceChildren(t
+    ? h("span", {}, h("span", { class: "muted" }, `Signed in as ${t.replace(/^dev:/, "")} `),
+        h("button", { type: "button", class: "secondary", "data-testid": "sign-out", onclick: () => { setToken(null); go("#/"); } }, "Sign out"))
+    : "");
+}
+
+let routing = 0;
+
+async function route() {
+  const mine = ++routing;
+  leave();
+  leave = () => {};
+  header();
+  if (!token()) { signIn(); return; }
+  const parts = location.hash.replace(/^#\/?/, "").split("/");
+  if (parts[0] === "exam" && parts[1]) {
+    const stop = await openExam(parts[1], parts[2] || "", app);
+    if (mine === routing) leave = stop; else stop();  // the candidate moved on while it loaded
+  }
+  else if (parts[0] === "result" && parts[1]) await result(parts[1]);
+  else if (parts[0] === "review" && parts[1]) await review(parts[1]);
+  else await home();
 }
 
 window.addEventListener("hashchange", route);
