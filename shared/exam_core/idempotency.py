@@ -47,17 +47,12 @@ from exam_core.models.api import AttemptCreated
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+    from exam_core.store import DynamoStore
+
 KEY_HEADER = "Idempotency-Key"
 KEY_PATTERN = r"^[A-Za-z0-9_-]{16,128}$"
 _KEY_RE = re.compile(KEY_PATTERN)
 RECORD_PREFIX = "attempt-start"
-_RETRYABLE = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-}
 
 IdempotencyKey = Annotated[
     str | None,
@@ -159,14 +154,14 @@ def _unseal_before_aead(key: str, attempt_id: str, kind: str, body: str) -> str:
 _LAYER: dict[str, Any] = {}
 
 
-def _powertools(table: str, ttl_seconds: int, client: Any) -> tuple[Any, Any]:
+def _powertools(table: str, ttl_seconds: int, store: DynamoStore) -> tuple[Any, Any]:
     """The persistence layer and config, built once per container (Powertools configures a layer once)."""
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
-    wanted = (table, ttl_seconds, id(client))
+    wanted = (table, ttl_seconds, id(store))
     if _LAYER.get("for") != wanted:
         _LAYER["for"] = wanted
-        _LAYER["layer"] = DynamoDBPersistenceLayer(table_name=table, boto3_client=client)
+        _LAYER["layer"] = store.idempotency_layer(table)
         _LAYER["config"] = IdempotencyConfig(
             event_key_jmespath="[route, caller, key]",
             payload_validation_jmespath="body",
@@ -175,19 +170,6 @@ def _powertools(table: str, ttl_seconds: int, client: Any) -> tuple[Any, Any]:
             hash_function="sha256",
         )
     return _LAYER["layer"], _LAYER["config"]
-
-
-def _retryable(exc: BaseException) -> bool:
-    from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
-
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionError | ReadTimeoutError):
-            return True
-        if isinstance(seen, ClientError) and seen.response.get("Error", {}).get("Code") in _RETRYABLE:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def check_key(key: str) -> None:
@@ -230,9 +212,10 @@ def start_once(
     from exam_core import runtime
     from exam_core.log import logger
     from exam_core.settings import get_settings
+    from exam_core.store import is_retryable
 
     settings = get_settings()
-    layer, config = _powertools(settings.idempotency_table, settings.idempotency_ttl_seconds, runtime.store().client)
+    layer, config = _powertools(settings.idempotency_table, settings.idempotency_ttl_seconds, runtime.store())
     config.register_lambda_context(context if hasattr(context, "get_remaining_time_in_millis") else None)
     fresh: list[AttemptCreated] = []
 
@@ -268,7 +251,7 @@ def start_once(
         if fresh:  # the attempt exists but its record could not be completed: answer with it anyway
             logger.warning("idempotency record not completed", extra={"attemptId": fresh[0].attempt_id})
             return fresh[0]
-        if _retryable(exc):
+        if is_retryable(exc):
             raise Throttled("the database is busy; retry shortly", code="database_busy") from exc
         raise
     if fresh:

@@ -34,14 +34,36 @@ from exam_core.models.records import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-RETRYABLE = {
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionInProgressException",
-}
+# DynamoDB error codes that mean "busy, retry later" (503 database_busy): the one list, used by
+# DynamoStore._call and, through is_retryable, by the Idempotency-Key records' Powertools layer.
+RETRYABLE = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionInProgressException",
+    }
+)
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Whether ``exc``, or an error that caused it, is a DynamoDB failure worth retrying later.
+
+    For errors from code that calls DynamoDB itself (Powertools' idempotency layer wraps botocore's
+    errors in its own) rather than through ``DynamoStore._call``: a RETRYABLE code, or no answer in time.
+    """
+    from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionError | ReadTimeoutError):
+            return True
+        if isinstance(seen, ClientError) and seen.response.get("Error", {}).get("Code") in RETRYABLE:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class BankData(Protocol):
@@ -219,6 +241,12 @@ class DynamoStore:
         if self._client is None:
             self._client = make_client()
         return self._client
+
+    def idempotency_layer(self, table: str) -> Any:
+        """Powertools' DynamoDB persistence layer for Idempotency-Key records, on this store's client."""
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(table_name=table, boto3_client=self.client)
 
     # -------------------------------------------------------------- error mapping
 

@@ -263,3 +263,20 @@ def test_given_a_tampered_record_when_the_start_is_retried_then_403_and_no_new_a
         _start(key)
     assert err.value.status == 403 and err.value.code == "attempt_forbidden"
     assert _attempt_count(wired) == 1
+
+
+@pytest.mark.parametrize("code", ["TransactionInProgressException", "ProvisionedThroughputExceededException"])
+def test_given_any_of_the_stores_retryable_codes_on_the_idempotency_table_then_503_and_no_attempt(
+    wired: Any, code: str
+) -> None:
+    from exam_core.store import RETRYABLE
+
+    assert code in RETRYABLE  # one list: the store's, which the idempotency path uses too
+
+    def busy(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": "busy"}}, "PutItem")
+
+    runtime.store().client.meta.events.register("before-call.dynamodb.PutItem", busy)
+    with pytest.raises(Throttled):
+        _start(uuid.uuid4().hex)
+    assert _attempt_count(wired) == 0
