@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from exam_core.http import build_resolver, caller, documented, handle
+from exam_core.http import ADMIN, build_resolver, caller, documented, handle, requires
 from exam_core.log import logger
 from exam_core.models.api import (
     AdminItemDetail,
@@ -32,6 +32,7 @@ ExamQuery = Annotated[ExamId, Query(description="Exam id")]
     summary="List items with filters",
     responses=documented(AdminItemPage, 403, 404, 503, auth="iam"),
     tags=["admin"],
+    security=requires(ADMIN),
 )
 def list_items(
     examId: ExamQuery = "clf-c02",
@@ -51,6 +52,7 @@ def list_items(
     summary="Import a batch of items (validated like the files; all or nothing)",
     responses=documented(ImportResult, 400, 403, 404, 503, auth="iam"),
     tags=["admin"],
+    security=requires(ADMIN),
 )
 def import_items(request: Annotated[ImportRequest, Body()]) -> ImportResult:
     return admin_service().import_items(request.exam_id, [dict(i) for i in request.items], caller(app))
@@ -61,6 +63,7 @@ def import_items(request: Annotated[ImportRequest, Body()]) -> ImportResult:
     summary="One item with key, explanations, history and problem reports",
     responses=documented(AdminItemDetail, 403, 404, 503, auth="iam"),
     tags=["admin"],
+    security=requires(ADMIN),
 )
 def get_item(itemId: ItemId, examId: ExamQuery = "clf-c02") -> AdminItemDetail:
     return admin_service().get_item(examId, itemId)
@@ -71,6 +74,7 @@ def get_item(itemId: ItemId, examId: ExamQuery = "clf-c02") -> AdminItemDetail:
     summary="Retire, promote or send back to pretest; correct the key or difficulty (recorded, versioned)",
     responses=documented(AdminItemDetail, 400, 403, 404, 409, 503, auth="iam"),
     tags=["admin"],
+    security=requires(ADMIN),
 )
 def patch_item(itemId: ItemId, request: Annotated[ItemPatch, Body()]) -> AdminItemDetail:
     return admin_service().patch_item(request.exam_id, itemId, request, caller(app))
@@ -81,6 +85,7 @@ def patch_item(itemId: ItemId, request: Annotated[ItemPatch, Body()]) -> AdminIt
     summary="Item statistics: exposure, p-value, point-biserial, option choices, open reports",
     responses=documented(ItemStats, 403, 404, 503, auth="iam"),
     tags=["admin"],
+    security=requires(ADMIN),
 )
 def item_stats(itemId: ItemId, examId: ExamQuery = "clf-c02") -> ItemStats:
     return admin_service().stats(examId, itemId)
@@ -91,6 +96,7 @@ def item_stats(itemId: ItemId, examId: ExamQuery = "clf-c02") -> ItemStats:
     summary="Items ranked by suspicion (statistics and problem reports); with service=, the items naming that service",
     responses=documented(SuspectList, 403, 404, 422, 503, auth="iam"),
     tags=["admin"],
+    security=requires(ADMIN),
 )
 def suspect_items(
     examId: ExamQuery = "clf-c02",

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.calibration_job import CalibrationJob
-from exam_core.http import build_resolver, caller, documented, handle
+from exam_core.http import ADMIN, build_resolver, caller, documented, handle, requires
 from exam_core.log import logger
 from exam_core.models.api import CalibrationOut, ExamId
 from exam_core.runtime import store
@@ -33,6 +33,7 @@ def job() -> CalibrationJob:
     summary="Calibrate pretest items now; dryRun=true shows what would change without changing anything",
     responses=documented(CalibrationOut, 403, 404, 503, status=201, description="The calibration report", auth="iam"),
     tags=["admin"],
+    security=requires(ADMIN),
 )
 def run_calibration(
     examId: Annotated[ExamId, Query()] = "clf-c02",
@@ -47,6 +48,7 @@ def run_calibration(
     summary="A stored calibration report",
     responses=documented(CalibrationOut, 403, 404, 503, auth="iam"),
     tags=["admin"],
+    security=requires(ADMIN),
 )
 def get_calibration(
     calibrationId: Annotated[str, Path(pattern=r"^[0-9TZ]{16}-[0-9a-f]{6}$")],

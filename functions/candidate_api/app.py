@@ -13,7 +13,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import FULL, candidate_access
 from exam_core.errors import Forbidden
-from exam_core.http import TOKEN_HEADER, build_resolver, created_response, documented, handle, json_response
+from exam_core.http import (
+    ATTEMPT_TOKEN,
+    CANDIDATE,
+    TOKEN_HEADER,
+    build_resolver,
+    created_response,
+    documented,
+    handle,
+    json_response,
+    requires,
+)
 from exam_core.idempotency import IdempotencyKey, start_once
 from exam_core.log import logger
 from exam_core.models.api import (
@@ -56,6 +66,7 @@ def _candidate() -> str:
         AttemptCreated, 400, 403, 404, 409, 503, status=201, description="The attempt", auth="cognito"
     ),
     tags=["candidates"],
+    security=requires(CANDIDATE),
 )
 def start_my_attempt(request: Annotated[StartCandidateAttempt, Body()], idempotency_key: IdempotencyKey = None) -> Any:
     me = _candidate()
@@ -76,6 +87,7 @@ def start_my_attempt(request: Annotated[StartCandidateAttempt, Body()], idempote
     summary="Your attempts, newest first, paginated; status=in_progress finds one to resume",
     responses=documented(History, 403, 503, auth="cognito"),
     tags=["candidates"],
+    security=requires(CANDIDATE),
 )
 def my_attempts(
     limit: Annotated[int, Query(ge=1, le=50, description="Page size")] = 20,
@@ -90,6 +102,7 @@ def my_attempts(
     summary="Resume one of your attempts on any device",
     responses=documented(AttemptOut, 403, 404, 503, auth="cognito"),
     tags=["candidates"],
+    security=requires(CANDIDATE),
 )
 def my_attempt(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().get_doc(attemptId, None, candidate_access(_candidate())))
@@ -100,6 +113,7 @@ def my_attempt(attemptId: AttemptId) -> Response[str]:
     summary="Save responses to one of your attempts",
     responses=documented(SaveResult, 400, 403, 404, 409, 503, auth="cognito"),
     tags=["candidates"],
+    security=requires(CANDIDATE),
 )
 def save_my_responses(attemptId: AttemptId, request: Annotated[SaveResponsesRequest, Body()]) -> Response[str]:
     return json_response(attempt_service().save(attemptId, None, request.responses, candidate_access(_candidate())))
@@ -110,6 +124,7 @@ def save_my_responses(attemptId: AttemptId, request: Annotated[SaveResponsesRequ
     summary="Submit one of your attempts",
     responses=documented(Result | PracticeResult, 400, 403, 404, 409, 503, auth="cognito"),
     tags=["candidates"],
+    security=requires(CANDIDATE),
 )
 def submit_my_attempt(attemptId: AttemptId, request: Annotated[SubmitRequest | None, Body()] = None) -> Response[str]:
     responses = request.responses if request else ()
@@ -121,6 +136,7 @@ def submit_my_attempt(attemptId: AttemptId, request: Annotated[SubmitRequest | N
     summary="Review one of your submitted attempts",
     responses=documented(Review, 403, 404, 409, 503, auth="cognito"),
     tags=["candidates"],
+    security=requires(CANDIDATE),
 )
 def review_my_attempt(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().review_json(attemptId, None, candidate_access(_candidate())))
@@ -132,6 +148,7 @@ def review_my_attempt(attemptId: AttemptId) -> Response[str]:
     "records nothing",
     responses=documented(CheckResult, 400, 403, 404, 409, 503, auth="cognito"),
     tags=["candidates"],
+    security=requires(CANDIDATE),
 )
 def check_my_answer(attemptId: AttemptId, request: Annotated[CheckRequest, Body()]) -> Response[str]:
     access = candidate_access(_candidate())
@@ -143,6 +160,7 @@ def check_my_answer(attemptId: AttemptId, request: Annotated[CheckRequest, Body(
     summary="Score trend, domain trends, items seen and the readiness verdict",
     responses=documented(Progress, 403, 404, 503, auth="cognito"),
     tags=["candidates"],
+    security=requires(CANDIDATE),
 )
 def my_progress(examId: ExamQuery = "clf-c02") -> Progress:
     return candidate_service().progress(_candidate(), examId)
@@ -153,6 +171,7 @@ def my_progress(examId: ExamQuery = "clf-c02") -> Progress:
     summary="Ready for the real exam? The verdict, the reasons and the evidence",
     responses=documented(Readiness, 403, 404, 503, auth="cognito"),
     tags=["candidates"],
+    security=requires(CANDIDATE),
 )
 def my_readiness(examId: ExamQuery = "clf-c02") -> Readiness:
     return candidate_service().readiness(_candidate(), examId)
@@ -163,6 +182,7 @@ def my_readiness(examId: ExamQuery = "clf-c02") -> Readiness:
     summary="Add an anonymous diagnostic to your history, proving it is yours with its attempt token",
     responses=documented(ClaimResult, 403, 409, 503, auth="cognito"),
     tags=["candidates"],
+    security=requires(CANDIDATE, ATTEMPT_TOKEN),
 )
 def claim_diagnostic(attemptId: AttemptId) -> ClaimResult:
     token = app.current_event.headers.get(TOKEN_HEADER)

@@ -11,7 +11,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import diagnostic_access
 from exam_core.errors import Forbidden, InvalidInput
-from exam_core.http import TOKEN_HEADER, build_resolver, created_response, documented, handle, json_response
+from exam_core.http import (
+    ATTEMPT_TOKEN,
+    PARTNER_KEY,
+    TOKEN_HEADER,
+    build_resolver,
+    created_response,
+    documented,
+    handle,
+    json_response,
+    requires,
+)
 from exam_core.idempotency import IdempotencyKey, start_once
 from exam_core.log import logger
 from exam_core.models.api import (
@@ -61,6 +71,7 @@ def _token() -> str | None:
         auth="key",
     ),
     tags=["diagnostics"],
+    security=requires(PARTNER_KEY),
 )
 def start_diagnostic(
     request: Annotated[StartDiagnosticRequest, Body()], idempotency_key: IdempotencyKey = None
@@ -83,6 +94,7 @@ def start_diagnostic(
     summary="Read a diagnostic: questions, and the result once submitted",
     responses=documented(AttemptOut, 403, 422, 503, auth="key"),
     tags=["diagnostics"],
+    security=requires(PARTNER_KEY, ATTEMPT_TOKEN),
 )
 def get_diagnostic(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().get_doc(attemptId, _token(), diagnostic_access(_partner())))
@@ -93,6 +105,7 @@ def get_diagnostic(attemptId: AttemptId) -> Response[str]:
     summary="Submit the responses and get the scaled score, weakest domain and study plan at once",
     responses=documented(Result | PracticeResult, 400, 403, 409, 422, 503, auth="key"),
     tags=["diagnostics"],
+    security=requires(PARTNER_KEY, ATTEMPT_TOKEN),
 )
 def submit_diagnostic(
     attemptId: AttemptId,
@@ -107,6 +120,7 @@ def submit_diagnostic(
     summary="Review a submitted diagnostic: keys and explanations",
     responses=documented(Review, 403, 409, 422, 503, auth="key"),
     tags=["diagnostics"],
+    security=requires(PARTNER_KEY, ATTEMPT_TOKEN),
 )
 def review_diagnostic(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().review_json(attemptId, _token(), diagnostic_access(_partner())))
@@ -117,6 +131,7 @@ def review_diagnostic(attemptId: AttemptId) -> Response[str]:
     summary="The calling partner's own diagnostics: counts, score distribution, domain weaknesses",
     responses=documented(PartnerSummary, 403, 404, 422, 503, auth="key"),
     tags=["partners"],
+    security=requires(PARTNER_KEY),
 )
 def partner_summary(
     examId: Annotated[ExamId, Query(description="Exam id")] = "clf-c02",

@@ -9,7 +9,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import FULL
-from exam_core.http import TOKEN_HEADER, build_resolver, created_response, documented, handle, json_response
+from exam_core.http import (
+    ATTEMPT_TOKEN,
+    TOKEN_HEADER,
+    build_resolver,
+    created_response,
+    documented,
+    handle,
+    json_response,
+    requires,
+)
 from exam_core.idempotency import IdempotencyKey, start_once
 from exam_core.log import logger
 from exam_core.models.api import (
@@ -80,6 +89,7 @@ def start_attempt(
     summary="Read an attempt to resume it: questions, saved responses, flags, remaining time",
     responses=documented(AttemptOut, 403, 422, 503),
     tags=["attempts"],
+    security=requires(ATTEMPT_TOKEN),
 )
 def get_attempt(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().get_doc(attemptId, _token()))
@@ -90,6 +100,7 @@ def get_attempt(attemptId: AttemptId) -> Response[str]:
     summary="Save responses and flags (partial, repeatable, last write wins per question)",
     responses=documented(SaveResult, 400, 403, 409, 422, 503),
     tags=["attempts"],
+    security=requires(ATTEMPT_TOKEN),
 )
 def save_responses(
     attemptId: AttemptId,
@@ -103,6 +114,7 @@ def save_responses(
     summary="Submit and score the attempt (idempotent); the body may carry final responses",
     responses=documented(Result | PracticeResult, 400, 403, 409, 422, 503),
     tags=["attempts"],
+    security=requires(ATTEMPT_TOKEN),
 )
 def submit_attempt(
     attemptId: AttemptId,
@@ -116,6 +128,7 @@ def submit_attempt(
     summary="Review a submitted attempt: keys, explanations, domains and task statements",
     responses=documented(Review, 403, 409, 422, 503),
     tags=["attempts"],
+    security=requires(ATTEMPT_TOKEN),
 )
 def review_attempt(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().review_json(attemptId, _token()))
@@ -126,6 +139,7 @@ def review_attempt(attemptId: AttemptId) -> Response[str]:
     summary="Report a problem with a question (during or after the attempt; one per question)",
     responses=documented(ProblemReportOut, 400, 403, 404, 409, 422, 429, 503, status=201, description="Recorded"),
     tags=["attempts"],
+    security=requires(ATTEMPT_TOKEN),
 )
 def report_problem(
     attemptId: AttemptId,

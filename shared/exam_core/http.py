@@ -37,6 +37,55 @@ _DESCRIPTIONS = {
 
 
 def documented(
+# The credentials a route takes, as OpenAPI security schemes (components.securitySchemes) named on each
+# operation with ``security=requires(...)``: they match the auth template.yaml gives the route
+# (ApiKeyRequired, the Cognito authorizer, AWS_IAM); the attempt token is the API's own check. Plain
+# dicts, so the request path never imports Powertools' OpenAPI models (they load only to build the document).
+PARTNER_KEY = "partnerApiKey"
+ATTEMPT_TOKEN = "attemptToken"  # noqa: S105  # nosec B105 - a scheme's name, not a secret
+CANDIDATE = "candidate"
+ADMIN = "adminSigV4"
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    PARTNER_KEY: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+        "description": "A partner's API key (API Gateway usage plan; the key's id is the partner). "
+        "Locally: demo-partner-key.",
+    },
+    ATTEMPT_TOKEN: {
+        "type": "apiKey",
+        "in": "header",
+        "name": TOKEN_HEADER,
+        "description": "The attemptToken returned when the attempt or diagnostic started.",
+    },
+    CANDIDATE: {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A signed-in candidate's Cognito user pool token, checked by API Gateway's Cognito authorizer "
+        "(issuer https://cognito-idp.{region}.amazonaws.com/{CandidatePoolId}; the stack outputs CandidatePoolId "
+        "and CandidatePoolClientId); the candidate is its sub claim. Locally: Bearer dev:<candidateId>.",
+    },
+    ADMIN: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "x-amazon-apigateway-authtype": "awsSigv4",
+        "description": "AWS Signature Version 4 with IAM credentials allowed to invoke the admin routes "
+        "(API Gateway AWS_IAM authorization). Locally: Bearer demo-admin-token.",
+    },
+}
+
+
+def requires(*schemes: str) -> list[dict[str, list[str]]]:
+    """A route's OpenAPI ``security``: one requirement needing every scheme named (all at once)."""
+    unknown = set(schemes) - SECURITY_SCHEMES.keys()
+    if unknown:
+        raise ValueError(f"unknown security schemes: {sorted(unknown)}")
+    return [{name: [] for name in schemes}]
+
+
     ok: Any,
     *codes: int,
     status: int = 200,
@@ -125,6 +174,7 @@ def build_resolver() -> APIGatewayRestResolver:
         cors=CORSConfig(allow_origin="*", allow_headers=ALLOWED_HEADERS, max_age=600),
     )
 
+    app.configure_openapi(security_schemes=SECURITY_SCHEMES)  # only stored; read when the document is built
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response[Any]:
         if exc.status >= 500:
