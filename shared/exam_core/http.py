@@ -45,7 +45,7 @@ PARTNER_KEY = "partnerApiKey"
 ATTEMPT_TOKEN = "attemptToken"  # noqa: S105  # nosec B105 - a scheme's name, not a secret
 CANDIDATE = "candidate"
 ADMIN = "adminSigV4"
-SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+SECURITY_SCHEMES: dict[str, Any] = {  # Powertools builds its SecurityScheme models from these
     PARTNER_KEY: {
         "type": "apiKey",
         "in": "header",
