@@ -47,6 +47,3 @@ class BankCache:
         bank = Bank.build(blueprint, (Item.model_validate(i) for i in stored.items), stored.version)
         self._entries[exam_id] = _Entry(bank, now)
         return bank
-
-    def invalidate(self) -> None:
-        self._entries.clear()

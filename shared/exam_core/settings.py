@@ -11,7 +11,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
-    stage: str = "local"
     items_table: str = "exam-items"
     attempts_table: str = "exam-attempts"
     # Idempotency records of the start routes (Idempotency-Key header), and how long a key is remembered.

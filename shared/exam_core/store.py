@@ -66,12 +66,6 @@ def is_retryable(exc: BaseException) -> bool:
     return False
 
 
-class BankData(Protocol):
-    blueprint: dict[str, Any]
-    version: int
-    items: list[dict[str, Any]]
-
-
 class StoredBank:
     __slots__ = ("blueprint", "items", "version")
 

@@ -16,9 +16,7 @@ QuestionId = Annotated[str, StringConstraints(pattern=r"^q[0-9a-f]{10}$")]
 ServedOptionId = Annotated[str, StringConstraints(pattern=r"^[a-f]$")]
 ExamId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{2,32}$")]
 Mode = Literal["full"]
-PracticeMode = Literal["domain", "missed", "unseen"]
 Status = Literal["in_progress", "submitted"]
-AttemptKind = Literal["full", "diagnostic"]
 
 # Input limits (the README's "Input limits" table): every list and free-text string a request may carry
 # is bounded here; a violation is 422 invalid_request. Bodies are bounded by MAX_BODY_BYTES (http.py).

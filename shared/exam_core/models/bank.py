@@ -152,7 +152,3 @@ class Item(_Model):
         if count is not None and len(value) != count:
             raise ValueError(f"key has {len(value)} options but selectCount is {count}")
         return value
-
-    @property
-    def domain_prefix(self) -> str:
-        return self.task.split(".")[0]
