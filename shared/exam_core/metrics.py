@@ -14,20 +14,14 @@ default; the local server's log level is WARNING for the same reason).
 
 from __future__ import annotations
 
-from typing import Any
-
 NAMESPACE = "ExamScoring"
-_Provider: Any = None
 
 
 def _emit(name: str, dimensions: dict[str, str], value: float = 1.0) -> None:
-    global _Provider
-    if _Provider is None:
-        from aws_lambda_powertools.metrics import EphemeralMetrics
+    from aws_lambda_powertools.metrics import EphemeralMetrics  # first event only; then sys.modules
 
-        _Provider = EphemeralMetrics
     # Powertools adds a "service" dimension of its own (POWERTOOLS_SERVICE_NAME) to every line.
-    metrics = _Provider(namespace=NAMESPACE)
+    metrics = EphemeralMetrics(namespace=NAMESPACE)
     for key, dim in dimensions.items():
         metrics.add_dimension(name=key, value=dim or "none")
     metrics.add_metric(name=name, unit="Count", value=value)
