@@ -44,6 +44,7 @@ def tok(token: str) -> dict[str, str]:
 # ---------------------------------------------------------------- the objects
 
 ATTEMPT_VICTIMS = ("anon-open", "anon-done", "mine-open", "mine-done")
+PRACTICE_VICTIM = "mine-practice"  # an in-progress practice set: the one kind the study-mode check answers
 DIAGNOSTIC_VICTIMS = ("diag-open", "diag-done")
 
 
@@ -107,6 +108,10 @@ def world(api: Api) -> World:
         objs[f"mine-{state}"] = Obj(m, f"/me/attempts/{m['attemptId']}", who(OWNER))
         d = _created(api.post("/diagnostics", {"examId": EXAM}, headers=KEY))
         objs[f"diag-{state}"] = Obj(d, f"/diagnostics/{d['attemptId']}", {**KEY, **tok(d["attemptToken"])})
+    p = _created(
+        api.post("/me/attempts", {"mode": "domain", "domainId": "cloud-concepts", "size": 3}, headers=who(OWNER))
+    )
+    objs[PRACTICE_VICTIM] = Obj(p, f"/me/attempts/{p['attemptId']}", who(OWNER))
     # the intruders' own objects: their tokens are valid, for other attempts
     other = _created(api.post("/attempts", {"examId": EXAM, "mode": "full"}))
     objs["intruder-attempt"] = Obj(other, f"/attempts/{other['attemptId']}", tok(other["attemptToken"]))
@@ -158,6 +163,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("PUT", "/me/attempts/{attemptId}/responses"): CANDIDATE,
     ("POST", "/me/attempts/{attemptId}/submit"): CANDIDATE,
     ("GET", "/me/attempts/{attemptId}/review"): CANDIDATE,
+    ("POST", "/me/attempts/{attemptId}/check"): CANDIDATE,
     ("POST", "/me/diagnostics/{attemptId}/claim"): CLAIM,
     ("GET", "/admin/items/{itemId}"): IAM,
     ("PATCH", "/admin/items/{itemId}"): IAM,
@@ -197,9 +203,9 @@ INTRUDERS: dict[str, dict[str, tuple[tuple[str, ...], Headers]]] = {
         ),
     },
     CANDIDATE: {
-        "another candidate": (("mine-open", "mine-done"), lambda w, v: who(THIEF)),
+        "another candidate": (("mine-open", "mine-done", PRACTICE_VICTIM), lambda w, v: who(THIEF)),
         "another candidate holding the attempt's token": (
-            ("mine-open", "mine-done"),
+            ("mine-open", "mine-done", PRACTICE_VICTIM),
             lambda w, v: {**who(THIEF), **tok(v.token)},
         ),
         "a candidate with an anonymous attempt's own token": (
@@ -257,6 +263,9 @@ def _body(case: Case, victim: Obj | None) -> Any:
         return _answer(victim.created)
     if case.path.endswith("/report"):
         return {"reason": "wrong_key", "comment": "an intruder's report"}
+    if case.path.endswith("/check"):
+        assert victim is not None
+        return {"questionId": victim.question, "selected": ["a"]}
     if case.method == "PATCH":
         return {"examId": EXAM, "status": "retired", "reason": "an intruder's change"}
     return None
@@ -324,6 +333,15 @@ def test_the_owners_reach_every_victim_so_the_refusals_above_are_not_vacuous(wor
     for path in (f"/admin/items/{world.item_id}", f"/admin/calibrations/{world.calibration_id}"):
         assert api.get(path, headers=ADMIN).status == 200
     assert api.get(f"/admin/items/{_random_ids()['itemId']}", headers=ADMIN).status == 404
+
+
+def test_the_owner_checks_an_answer_of_their_practice_set_but_not_of_their_full_attempt(world: World) -> None:
+    """Positive control for the check route's rows: the owner is answered where the intruders were refused."""
+    for name, status in ((PRACTICE_VICTIM, 200), ("mine-open", 409), ("mine-done", 409)):
+        obj = world.objs[name]
+        body = {"questionId": obj.question, "selected": ["a"]}
+        reply = world.api.post(obj.read_path + "/check", body, headers=obj.read_headers)
+        assert reply.status == status, (name, reply.raw[:300])
 
 
 # ---------------------------------------------------------------- the matrix covers the template

@@ -269,3 +269,69 @@ def test_detectors_find_what_the_review_reveals(journey: PreSubmission, bank: Ba
     assert len(leaked_explanations(review.raw, bank)) >= 4 * 65
     keys = {k for _, k in walk_keys(review.body)}
     assert {"key", "explanation", "correct", "scored", "domainId", "taskStatement"} <= keys
+
+
+# ---------------------------------------------------------------- study mode: the check route
+
+
+@dataclass
+class Checks:
+    refused: list[tuple[str, Reply]] = field(default_factory=list)  # checks on a full attempt and a diagnostic
+    practice: Reply | None = None  # the positive control: a practice set's check does carry a key
+
+
+@pytest.fixture(scope="module")
+def checks(api: Api, bank: BankFacts) -> Checks:
+    """``POST /me/attempts/{id}/check`` on every question of a signed-in full attempt (its key, a wrong answer,
+    an answer that does not fit) and of a claimed diagnostic; then once on a practice set."""
+    me = {"Authorization": "Bearer dev:secrecy-check"}
+    seen = Checks()
+    full = api.post("/me/attempts", {"examId": EXAM, "mode": "full"}, headers=me)
+    assert full.status == 201, full.raw[:300]
+    d = api.post("/diagnostics", {"examId": EXAM}, headers={"X-Api-Key": "demo-partner-key"}).body
+    claim = api.post(f"/me/diagnostics/{d['attemptId']}/claim", headers={**me, "X-Attempt-Token": d["attemptToken"]})
+    assert claim.status == 200, claim.raw[:300]
+    for what, created in (("full", full.body), ("diagnostic", d)):
+        path = f"/me/attempts/{created['attemptId']}/check"
+        for n, q in enumerate(created["questions"]):
+            item = bank.item_for(q)
+            key_texts = {o["text"] for o in item["options"] if o["id"] in item["key"]}
+            key = sorted(o["id"] for o in q["options"] if o["text"] in key_texts)
+            for chosen in (key, ["a"], ["a", "a"]):
+                reply = api.post(path, {"questionId": q["questionId"], "selected": chosen}, headers=me)
+                seen.refused.append((f"{what}[{n}]{chosen}", reply))
+    practice = api.post("/me/attempts", {"mode": "unseen", "size": 1}, headers=me).body
+    q = practice["questions"][0]
+    seen.practice = api.post(
+        f"/me/attempts/{practice['attemptId']}/check", {"questionId": q["questionId"], "selected": ["a"]}, headers=me
+    )
+    return seen
+
+
+def test_check_on_a_full_attempt_or_a_diagnostic_is_always_409_not_practice(checks: Checks) -> None:
+    assert len(checks.refused) == 3 * (65 + 10)
+    for what, reply in checks.refused:
+        assert reply.status == 409, (what, reply.raw[:300])
+        assert reply.body == {
+            "error": {"code": "not_practice", "message": reply.body["error"]["message"], "details": []}
+        }
+
+
+def test_check_refusals_carry_no_secret_key_explanation_item_id_or_reference(checks: Checks, bank: BankFacts) -> None:
+    for what, reply in checks.refused:
+        assert [p for p, k in walk_keys(reply.body) if k in SECRET_KEYS] == [], what
+        assert leaked_explanations(reply.raw, bank) == [], what
+        assert ITEM_ID.findall(reply.raw) == [], what
+        assert [r for r in bank.references if any(f in reply.raw for f in encodings(r))] == [], what
+    assert len({reply.raw for _, reply in checks.refused}) == 1  # the same bytes whatever was sent
+
+
+def test_detectors_find_what_a_practice_check_reveals(checks: Checks, bank: BankFacts) -> None:
+    """Positive control: a practice set's check carries its key and explanations, and the scans above see them;
+    it still never carries the item's id, difficulty or scored flag."""
+    reply = checks.practice
+    assert reply is not None and reply.status == 200, reply.raw[:300] if reply else None
+    assert len(leaked_explanations(reply.raw, bank)) >= 4
+    assert {"key", "explanation", "correct", "domainId", "taskStatement"} <= {k for _, k in walk_keys(reply.body)}
+    assert ITEM_ID.findall(reply.raw) == []
+    assert not {"scored", "b", "difficulty", "itemId", "pretest"} & {k for _, k in walk_keys(reply.body)}
