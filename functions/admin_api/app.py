@@ -33,6 +33,7 @@ ExamQuery = Annotated[ExamId, Query(description="Exam id")]
     responses=documented(AdminItemPage, 403, 404, 503, auth="iam"),
     tags=["admin"],
     security=requires(ADMIN),
+    operation_id="listItems",
 )
 def list_items(
     examId: ExamQuery = "clf-c02",
@@ -53,6 +54,7 @@ def list_items(
     responses=documented(ImportResult, 400, 403, 404, 503, auth="iam"),
     tags=["admin"],
     security=requires(ADMIN),
+    operation_id="importItems",
 )
 def import_items(request: Annotated[ImportRequest, Body()]) -> ImportResult:
     return admin_service().import_items(request.exam_id, [dict(i) for i in request.items], caller(app))
@@ -64,6 +66,7 @@ def import_items(request: Annotated[ImportRequest, Body()]) -> ImportResult:
     responses=documented(AdminItemDetail, 403, 404, 503, auth="iam"),
     tags=["admin"],
     security=requires(ADMIN),
+    operation_id="getItem",
 )
 def get_item(itemId: ItemId, examId: ExamQuery = "clf-c02") -> AdminItemDetail:
     return admin_service().get_item(examId, itemId)
@@ -75,6 +78,7 @@ def get_item(itemId: ItemId, examId: ExamQuery = "clf-c02") -> AdminItemDetail:
     responses=documented(AdminItemDetail, 400, 403, 404, 409, 503, auth="iam"),
     tags=["admin"],
     security=requires(ADMIN),
+    operation_id="updateItem",
 )
 def patch_item(itemId: ItemId, request: Annotated[ItemPatch, Body()]) -> AdminItemDetail:
     return admin_service().patch_item(request.exam_id, itemId, request, caller(app))
@@ -86,6 +90,7 @@ def patch_item(itemId: ItemId, request: Annotated[ItemPatch, Body()]) -> AdminIt
     responses=documented(ItemStats, 403, 404, 503, auth="iam"),
     tags=["admin"],
     security=requires(ADMIN),
+    operation_id="getItemStats",
 )
 def item_stats(itemId: ItemId, examId: ExamQuery = "clf-c02") -> ItemStats:
     return admin_service().stats(examId, itemId)
@@ -97,6 +102,7 @@ def item_stats(itemId: ItemId, examId: ExamQuery = "clf-c02") -> ItemStats:
     responses=documented(SuspectList, 403, 404, 422, 503, auth="iam"),
     tags=["admin"],
     security=requires(ADMIN),
+    operation_id="listSuspectItems",
 )
 def suspect_items(
     examId: ExamQuery = "clf-c02",

@@ -34,6 +34,7 @@ def job() -> CalibrationJob:
     responses=documented(CalibrationOut, 403, 404, 503, status=201, description="The calibration report", auth="iam"),
     tags=["admin"],
     security=requires(ADMIN),
+    operation_id="runCalibration",
 )
 def run_calibration(
     examId: Annotated[ExamId, Query()] = "clf-c02",
@@ -49,6 +50,7 @@ def run_calibration(
     responses=documented(CalibrationOut, 403, 404, 503, auth="iam"),
     tags=["admin"],
     security=requires(ADMIN),
+    operation_id="getCalibration",
 )
 def get_calibration(
     calibrationId: Annotated[str, Path(pattern=r"^[0-9TZ]{16}-[0-9a-f]{6}$")],

@@ -67,6 +67,7 @@ def _candidate() -> str:
     ),
     tags=["candidates"],
     security=requires(CANDIDATE),
+    operation_id="startMyAttempt",
 )
 def start_my_attempt(request: Annotated[StartCandidateAttempt, Body()], idempotency_key: IdempotencyKey = None) -> Any:
     me = _candidate()
@@ -88,6 +89,7 @@ def start_my_attempt(request: Annotated[StartCandidateAttempt, Body()], idempote
     responses=documented(History, 403, 503, auth="cognito"),
     tags=["candidates"],
     security=requires(CANDIDATE),
+    operation_id="listMyAttempts",
 )
 def my_attempts(
     limit: Annotated[int, Query(ge=1, le=50, description="Page size")] = 20,
@@ -103,6 +105,7 @@ def my_attempts(
     responses=documented(AttemptOut, 403, 404, 503, auth="cognito"),
     tags=["candidates"],
     security=requires(CANDIDATE),
+    operation_id="getMyAttempt",
 )
 def my_attempt(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().get_doc(attemptId, None, candidate_access(_candidate())))
@@ -114,6 +117,7 @@ def my_attempt(attemptId: AttemptId) -> Response[str]:
     responses=documented(SaveResult, 400, 403, 404, 409, 503, auth="cognito"),
     tags=["candidates"],
     security=requires(CANDIDATE),
+    operation_id="saveMyResponses",
 )
 def save_my_responses(attemptId: AttemptId, request: Annotated[SaveResponsesRequest, Body()]) -> Response[str]:
     return json_response(attempt_service().save(attemptId, None, request.responses, candidate_access(_candidate())))
@@ -125,6 +129,7 @@ def save_my_responses(attemptId: AttemptId, request: Annotated[SaveResponsesRequ
     responses=documented(Result | PracticeResult, 400, 403, 404, 409, 503, auth="cognito"),
     tags=["candidates"],
     security=requires(CANDIDATE),
+    operation_id="submitMyAttempt",
 )
 def submit_my_attempt(attemptId: AttemptId, request: Annotated[SubmitRequest | None, Body()] = None) -> Response[str]:
     responses = request.responses if request else ()
@@ -137,6 +142,7 @@ def submit_my_attempt(attemptId: AttemptId, request: Annotated[SubmitRequest | N
     responses=documented(Review, 403, 404, 409, 503, auth="cognito"),
     tags=["candidates"],
     security=requires(CANDIDATE),
+    operation_id="reviewMyAttempt",
 )
 def review_my_attempt(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().review_json(attemptId, None, candidate_access(_candidate())))
@@ -149,6 +155,7 @@ def review_my_attempt(attemptId: AttemptId) -> Response[str]:
     responses=documented(CheckResult, 400, 403, 404, 409, 503, auth="cognito"),
     tags=["candidates"],
     security=requires(CANDIDATE),
+    operation_id="checkMyAnswer",
 )
 def check_my_answer(attemptId: AttemptId, request: Annotated[CheckRequest, Body()]) -> Response[str]:
     access = candidate_access(_candidate())
@@ -161,6 +168,7 @@ def check_my_answer(attemptId: AttemptId, request: Annotated[CheckRequest, Body(
     responses=documented(Progress, 403, 404, 503, auth="cognito"),
     tags=["candidates"],
     security=requires(CANDIDATE),
+    operation_id="getMyProgress",
 )
 def my_progress(examId: ExamQuery = "clf-c02") -> Progress:
     return candidate_service().progress(_candidate(), examId)
@@ -172,6 +180,7 @@ def my_progress(examId: ExamQuery = "clf-c02") -> Progress:
     responses=documented(Readiness, 403, 404, 503, auth="cognito"),
     tags=["candidates"],
     security=requires(CANDIDATE),
+    operation_id="getMyReadiness",
 )
 def my_readiness(examId: ExamQuery = "clf-c02") -> Readiness:
     return candidate_service().readiness(_candidate(), examId)
@@ -183,6 +192,7 @@ def my_readiness(examId: ExamQuery = "clf-c02") -> Readiness:
     responses=documented(ClaimResult, 403, 409, 503, auth="cognito"),
     tags=["candidates"],
     security=requires(CANDIDATE, ATTEMPT_TOKEN),
+    operation_id="claimDiagnostic",
 )
 def claim_diagnostic(attemptId: AttemptId) -> ClaimResult:
     token = app.current_event.headers.get(TOKEN_HEADER)

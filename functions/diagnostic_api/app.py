@@ -72,6 +72,7 @@ def _token() -> str | None:
     ),
     tags=["diagnostics"],
     security=requires(PARTNER_KEY),
+    operation_id="startDiagnostic",
 )
 def start_diagnostic(
     request: Annotated[StartDiagnosticRequest, Body()], idempotency_key: IdempotencyKey = None
@@ -95,6 +96,7 @@ def start_diagnostic(
     responses=documented(AttemptOut, 403, 422, 503, auth="key"),
     tags=["diagnostics"],
     security=requires(PARTNER_KEY, ATTEMPT_TOKEN),
+    operation_id="getDiagnostic",
 )
 def get_diagnostic(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().get_doc(attemptId, _token(), diagnostic_access(_partner())))
@@ -106,6 +108,7 @@ def get_diagnostic(attemptId: AttemptId) -> Response[str]:
     responses=documented(Result | PracticeResult, 400, 403, 409, 422, 503, auth="key"),
     tags=["diagnostics"],
     security=requires(PARTNER_KEY, ATTEMPT_TOKEN),
+    operation_id="submitDiagnostic",
 )
 def submit_diagnostic(
     attemptId: AttemptId,
@@ -121,6 +124,7 @@ def submit_diagnostic(
     responses=documented(Review, 403, 409, 422, 503, auth="key"),
     tags=["diagnostics"],
     security=requires(PARTNER_KEY, ATTEMPT_TOKEN),
+    operation_id="reviewDiagnostic",
 )
 def review_diagnostic(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().review_json(attemptId, _token(), diagnostic_access(_partner())))
@@ -132,6 +136,7 @@ def review_diagnostic(attemptId: AttemptId) -> Response[str]:
     responses=documented(PartnerSummary, 403, 404, 422, 503, auth="key"),
     tags=["partners"],
     security=requires(PARTNER_KEY),
+    operation_id="getPartnerSummary",
 )
 def partner_summary(
     examId: Annotated[ExamId, Query(description="Exam id")] = "clf-c02",

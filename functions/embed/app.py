@@ -43,6 +43,7 @@ def _api_base() -> str:
         200: {"description": "JavaScript", "content": {"application/javascript": {"schema": {"type": "string"}}}}
     },
     tags=["embed"],
+    operation_id="getEmbedScript",
 )
 def script() -> Response[str]:
     return Response(
@@ -58,6 +59,7 @@ def script() -> Response[str]:
     summary="A demo page embedding the diagnostic",
     responses={200: {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}},
     tags=["embed"],
+    operation_id="getEmbedDemo",
 )
 def demo() -> Response[str]:
     return Response(

@@ -46,7 +46,13 @@ def _token() -> str | None:
     return app.current_event.headers.get(TOKEN_HEADER)
 
 
-@app.get("/exams", summary="List exams and their blueprints", responses=documented(ExamList, 503), tags=["exams"])
+@app.get(
+    "/exams",
+    summary="List exams and their blueprints",
+    responses=documented(ExamList, 503),
+    tags=["exams"],
+    operation_id="listExams",
+)
 def list_exams() -> ExamList:
     return attempt_service().list_exams()
 
@@ -65,6 +71,7 @@ def list_exams() -> ExamList:
         description="The attempt with its questions in serving order",
     ),
     tags=["attempts"],
+    operation_id="startAttempt",
 )
 def start_attempt(
     request: Annotated[StartAttemptRequest, Body()], idempotency_key: IdempotencyKey = None
@@ -90,6 +97,7 @@ def start_attempt(
     responses=documented(AttemptOut, 403, 422, 503),
     tags=["attempts"],
     security=requires(ATTEMPT_TOKEN),
+    operation_id="getAttempt",
 )
 def get_attempt(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().get_doc(attemptId, _token()))
@@ -101,6 +109,7 @@ def get_attempt(attemptId: AttemptId) -> Response[str]:
     responses=documented(SaveResult, 400, 403, 409, 422, 503),
     tags=["attempts"],
     security=requires(ATTEMPT_TOKEN),
+    operation_id="saveResponses",
 )
 def save_responses(
     attemptId: AttemptId,
@@ -115,6 +124,7 @@ def save_responses(
     responses=documented(Result | PracticeResult, 400, 403, 409, 422, 503),
     tags=["attempts"],
     security=requires(ATTEMPT_TOKEN),
+    operation_id="submitAttempt",
 )
 def submit_attempt(
     attemptId: AttemptId,
@@ -129,6 +139,7 @@ def submit_attempt(
     responses=documented(Review, 403, 409, 422, 503),
     tags=["attempts"],
     security=requires(ATTEMPT_TOKEN),
+    operation_id="reviewAttempt",
 )
 def review_attempt(attemptId: AttemptId) -> Response[str]:
     return json_response(attempt_service().review_json(attemptId, _token()))
@@ -140,6 +151,7 @@ def review_attempt(attemptId: AttemptId) -> Response[str]:
     responses=documented(ProblemReportOut, 400, 403, 404, 409, 422, 429, 503, status=201, description="Recorded"),
     tags=["attempts"],
     security=requires(ATTEMPT_TOKEN),
+    operation_id="reportProblem",
 )
 def report_problem(
     attemptId: AttemptId,

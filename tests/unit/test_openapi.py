@@ -7,6 +7,8 @@ in-process from ``template.yaml`` with no server and no network.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +111,70 @@ def test_the_security_schemes_are_declared_as_api_gateway_declares_them(doc: dic
     }
     for scheme in schemes.values():
         assert scheme["description"]
+
+
+# The published operation ids: generated clients name their functions after them, so they never change.
+# A new route adds a line; renaming or removing one breaks every client built from an earlier document.
+STABLE_OPERATION_IDS = {
+    ("GET", "/exams"): "listExams",
+    ("POST", "/attempts"): "startAttempt",
+    ("GET", "/attempts/{attemptId}"): "getAttempt",
+    ("PUT", "/attempts/{attemptId}/responses"): "saveResponses",
+    ("POST", "/attempts/{attemptId}/submit"): "submitAttempt",
+    ("GET", "/attempts/{attemptId}/review"): "reviewAttempt",
+    ("POST", "/attempts/{attemptId}/questions/{questionId}/report"): "reportProblem",
+    ("POST", "/diagnostics"): "startDiagnostic",
+    ("GET", "/diagnostics/{attemptId}"): "getDiagnostic",
+    ("POST", "/diagnostics/{attemptId}/submit"): "submitDiagnostic",
+    ("GET", "/diagnostics/{attemptId}/review"): "reviewDiagnostic",
+    ("GET", "/partner/summary"): "getPartnerSummary",
+    ("POST", "/me/attempts"): "startMyAttempt",
+    ("GET", "/me/attempts"): "listMyAttempts",
+    ("GET", "/me/attempts/{attemptId}"): "getMyAttempt",
+    ("PUT", "/me/attempts/{attemptId}/responses"): "saveMyResponses",
+    ("POST", "/me/attempts/{attemptId}/submit"): "submitMyAttempt",
+    ("GET", "/me/attempts/{attemptId}/review"): "reviewMyAttempt",
+    ("POST", "/me/attempts/{attemptId}/check"): "checkMyAnswer",
+    ("GET", "/me/progress"): "getMyProgress",
+    ("GET", "/me/readiness"): "getMyReadiness",
+    ("POST", "/me/diagnostics/{attemptId}/claim"): "claimDiagnostic",
+    ("GET", "/admin/items"): "listItems",
+    ("PUT", "/admin/items"): "importItems",
+    ("GET", "/admin/items/{itemId}"): "getItem",
+    ("PATCH", "/admin/items/{itemId}"): "updateItem",
+    ("GET", "/admin/items/{itemId}/stats"): "getItemStats",
+    ("GET", "/admin/reports/items"): "listSuspectItems",
+    ("POST", "/admin/calibrations"): "runCalibration",
+    ("GET", "/admin/calibrations/{calibrationId}"): "getCalibration",
+    ("GET", "/embed/diagnostic.js"): "getEmbedScript",
+    ("GET", "/embed/demo"): "getEmbedDemo",
+}
+CAMEL_CASE = re.compile(r"^[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+$|^[a-z][a-z0-9]*$")
+
+
+def test_every_operation_has_an_explicit_camel_case_id_and_no_two_share_one(doc: dict[str, Any]) -> None:
+    ids = {key: op.get("operationId", "") for key, op in operations(doc).items()}
+    # Powertools' generated ids are the function name, the path and the method joined by underscores
+    not_camel = {key: op_id for key, op_id in ids.items() if not CAMEL_CASE.match(op_id)}
+    assert not_camel == {}, "set operation_id= on the route"
+    counts = Counter(ids.values())
+    assert [op_id for op_id, n in counts.items() if n > 1] == []
+
+
+def test_published_operation_ids_never_change(doc: dict[str, Any]) -> None:
+    ids = {key: op["operationId"] for key, op in operations(doc).items()}
+    assert {key: ids.get(key) for key in STABLE_OPERATION_IDS} == STABLE_OPERATION_IDS
+    new = set(ids) - set(STABLE_OPERATION_IDS)
+    assert new == set(), f"add the new routes' ids to STABLE_OPERATION_IDS: {sorted(new)}"
+
+
+def test_links_name_operations_by_their_stable_ids(doc: dict[str, Any]) -> None:
+    known = set(STABLE_OPERATION_IDS.values())
+    targets = [
+        link["operationId"]
+        for op in operations(doc).values()
+        for response in op.get("responses", {}).values()
+        for link in response.get("links", {}).values()
+    ]
+    assert targets
+    assert set(targets) <= known
