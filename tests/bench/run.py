@@ -316,7 +316,7 @@ def warm() -> dict[str, Any]:
 def dynamodb_calls() -> dict[str, Any]:
     import boto3
     from exam_core import runtime
-    from exam_core.attempts import FULL, AttemptService, diagnostic_access
+    from exam_core.attempts import FULL, AttemptService, candidate_access, diagnostic_access
     from exam_core.bank_cache import BankCache
     from exam_core.bank_files import load_exam_dir
     from exam_core.candidates import CandidateService
@@ -371,6 +371,11 @@ def dynamodb_calls() -> dict[str, Any]:
             service.submit(mine.attempt_id, mine.attempt_token)
         out["start_attempt_signed_in"] = count(lambda: candidates.start("bench-candidate", "clf-c02"))
         out["readiness"] = count(lambda: candidates.readiness("bench-candidate", "clf-c02"))
+        # Study mode: check one answer of a practice set (the attempt's read; the bank from the warm cache).
+        practice = candidates.start("bench-candidate", "clf-c02", "domain", "cloud-concepts", 10)
+        checked = practice.questions[0].question_id
+        owner = candidate_access("bench-candidate")
+        out["check_practice_answer"] = count(lambda: service.check(practice.attempt_id, checked, ["a"], owner))
 
         # With an Idempotency-Key (Powertools idempotency, DynamoDB-backed): the record's extra calls.
         os.environ.update({"ITEMS_TABLE": "ItemsTable", "ATTEMPTS_TABLE": "AttemptsTable"})
