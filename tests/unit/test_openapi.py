@@ -7,13 +7,22 @@ in-process from ``template.yaml`` with no server and no network.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from exam_core.bank import parse_items
 from exam_core.http import ADMIN, ATTEMPT_TOKEN, CANDIDATE, PARTNER_KEY, TOKEN_HEADER
+from exam_core.models import api as api_models
+from exam_core.models import study as study_models
+from exam_core.models.api import ImportRequest
+from exam_core.models.bank import Blueprint
+from jsonschema import Draft202012Validator
+from pydantic import BaseModel
 
 from infra.local.gateway import Gateway, Template, openapi_document
 
@@ -178,3 +187,49 @@ def test_links_name_operations_by_their_stable_ids(doc: dict[str, Any]) -> None:
     ]
     assert targets
     assert set(targets) <= known
+
+
+def _body_schema_names(doc: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """(METHOD, /path) -> the component schema of the operation's JSON request body."""
+    out = {}
+    for key, op in operations(doc).items():
+        body = op.get("requestBody")
+        if body is None:
+            continue
+        schema = body["content"]["application/json"]["schema"]
+        refs = [s["$ref"] for s in [schema, *schema.get("anyOf", [])] if "$ref" in s]  # optional bodies: X | null
+        assert len(refs) == 1, f"{key}: the body is not one named model"
+        out[key] = refs[0].rsplit("/", 1)[-1]
+    return out
+
+
+def _model(name: str) -> type[BaseModel]:
+    for module in (api_models, study_models):
+        model = getattr(module, name, None)
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            return model
+    raise AssertionError(f"no request model named {name}")
+
+
+def test_every_request_body_has_an_example_valid_against_its_schema_and_its_model(doc: dict[str, Any]) -> None:
+    bodies = _body_schema_names(doc)
+    assert len(bodies) >= 10  # every route that reads a body
+    for key, name in bodies.items():
+        # Given the body's schema as published
+        schema = doc["components"]["schemas"][name]
+        examples = schema.get("examples")
+        assert examples, f"{key}: {name} has no example"
+        validator = Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": doc["components"]})
+        for example in examples:
+            # Then each example passes the published JSON schema and the model the handler validates with
+            errors = [e.message for e in validator.iter_errors(example)]
+            assert errors == [], f"{key}: {name} example {example} breaks the schema"
+            _model(name).model_validate_json(json.dumps(example))
+
+
+def test_the_import_example_is_an_item_the_bank_would_accept(blueprint: Blueprint) -> None:
+    (example,) = ImportRequest.model_json_schema(by_alias=True)["examples"]
+    items = parse_items(blueprint, example["items"])
+    assert [item.id for item in items] == ["clf-3.6-901"]
+    services = set(yaml.safe_load((ROOT / "infra/bank/clf-c02/services.yaml").read_text())["services"])
+    assert set(items[0].services) <= services

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 
 QuestionId = Annotated[str, StringConstraints(pattern=r"^q[0-9a-f]{10}$")]
 ServedOptionId = Annotated[str, StringConstraints(pattern=r"^[a-f]$")]
@@ -115,11 +116,15 @@ class QuestionOut(ApiModel):
 
 
 class StartAttemptRequest(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"examId": "clf-c02", "mode": "full"}]})
+
     exam_id: ExamId
     mode: Mode = "full"
 
 
 class StartDiagnosticRequest(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"examId": "clf-c02"}]})
+
     exam_id: ExamId
 
 
@@ -130,10 +135,27 @@ class ResponseIn(RequestModel):
 
 
 class SaveResponsesRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "responses": [
+                        {"questionId": "qc5918c4c27", "selected": ["b"], "flagged": True},
+                        {"questionId": "q0a1b2c3d4e", "selected": ["a", "d"]},
+                    ]
+                }
+            ]
+        }
+    )
+
     responses: list[ResponseIn] = Field(min_length=1, max_length=MAX_RESPONSES_PER_REQUEST)
 
 
 class SubmitRequest(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"responses": [{"questionId": "qc5918c4c27", "selected": ["b"]}]}, {}]}
+    )
+
     responses: list[ResponseIn] = Field(default_factory=list, max_length=MAX_RESPONSES_PER_REQUEST)
 
 
@@ -345,6 +367,12 @@ ReportReason = Literal["wrong_key", "unclear", "outdated", "typo", "other"]
 
 
 class ProblemReportIn(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "wrong_key", "comment": "Option b is also correct for the scenario described."}]
+        }
+    )
+
     reason: ReportReason
     comment: str = Field(default="", max_length=MAX_COMMENT_CHARS)
 
@@ -430,7 +458,51 @@ class AdminItemPage(ApiModel):
     next_token: str | None = None
 
 
+# An item as the bank's files hold it (infra/bank/<exam>/items/*.yaml), for the import example.
+_IMPORT_EXAMPLE_ITEM: JsonDict = {
+    "id": "clf-3.6-901",
+    "task": "3.6",
+    "type": "single",
+    "selectCount": 1,
+    "status": "pretest",
+    "b": 0.0,
+    "stem": "A company must store millions of product images, paying only for the storage it uses and "
+    "provisioning no capacity in advance. Which AWS service meets these requirements?",
+    "options": [
+        {
+            "id": "a",
+            "text": "Amazon S3",
+            "explanation": "Correct. Amazon S3 is object storage that grows with the data stored; "
+            "you pay for what you store, with no capacity to provision.",
+        },
+        {
+            "id": "b",
+            "text": "Amazon EBS",
+            "explanation": "Incorrect. An EBS volume is block storage for EC2 instances, created with a size "
+            "that is provisioned and billed whether or not it is used.",
+        },
+        {
+            "id": "c",
+            "text": "Amazon EC2 instance store",
+            "explanation": "Incorrect. Instance store is temporary block storage whose data is lost when the "
+            "instance stops or terminates.",
+        },
+        {
+            "id": "d",
+            "text": "AWS Snowball Edge",
+            "explanation": "Incorrect. Snowball Edge devices move data into and out of AWS or process it at the "
+            "edge; they are not where an application keeps its images.",
+        },
+    ],
+    "key": ["a"],
+    "reference": "https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html",
+    "services": ["Amazon S3", "Amazon EBS", "Amazon EC2", "AWS Snow Family"],
+}
+
+
 class ImportRequest(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"examId": "clf-c02", "items": [_IMPORT_EXAMPLE_ITEM]}]})
+
     exam_id: ExamId
     items: list[dict[str, object]] = Field(min_length=1, max_length=MAX_IMPORT_ITEMS)
 
@@ -444,6 +516,15 @@ class ImportResult(ApiModel):
 
 
 class ItemPatch(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"examId": "clf-c02", "status": "retired", "reason": "The scenario no longer matches the service."},
+                {"key": ["b"], "reason": "Candidates reported the key; b is the correct option."},
+            ]
+        }
+    )
+
     exam_id: ExamId = "clf-c02"
     status: Literal["operational", "pretest", "retired"] | None = None
     key: list[ServedOptionId] | None = Field(default=None, min_length=1, max_length=MAX_KEY_OPTIONS)
@@ -489,6 +570,15 @@ class StartCandidateAttempt(RequestModel):
     """``full``: a timed exam form. Practice sets (untimed, never counted as timed attempts): ``domain``
     (one domain, ``domainId`` required), ``missed`` (items you got wrong or flagged last time you saw
     them), ``unseen`` (items you have never been served)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"examId": "clf-c02", "mode": "full"},
+                {"mode": "domain", "domainId": "security-and-compliance", "size": 15},
+            ]
+        }
+    )
 
     exam_id: ExamId = "clf-c02"
     mode: Literal["full", "domain", "missed", "unseen"] = "full"

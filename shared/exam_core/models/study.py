@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from exam_core.models.api import (
     MAX_SELECTED,
@@ -25,6 +25,8 @@ from exam_core.models.api import (
 
 class CheckRequest(RequestModel):
     """One answer to check: the question's id as served and the selected option ids (as a save sends them)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"questionId": "qc5918c4c27", "selected": ["b"]}]})
 
     question_id: QuestionId
     selected: list[ServedOptionId] = Field(min_length=1, max_length=MAX_SELECTED)
