@@ -29,6 +29,7 @@ from exam_core.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    RetryLater,
     StaleWrite,
     TooManyRequests,
 )
@@ -488,7 +489,7 @@ class AttemptService:
         record = self._load(attempt_id, token, access)  # 403 / 404 for token, owner, route, partner, TTL
         self._ensure_open(record, self.clock())  # 409 submitted / expired (and scores a timed-out attempt)
         self._validate(responses, int(self.clock()), record.form)  # 422 for ids this attempt never served
-        raise Conflict("the attempt changed while saving; retry", code="attempt_busy")
+        raise RetryLater("the attempt changed while saving; retry", code="attempt_busy")
 
     def _ensure_open(self, record: AttemptRecord, now: float) -> None:
         if record.meta.status != "in_progress":
@@ -527,7 +528,7 @@ class AttemptService:
                 return self._finish(record, now, timed_out=False, final=final)
             except StaleWrite:
                 continue  # a save or another submission won the race: read again
-        raise Conflict("the attempt is changing too fast to submit; retry", code="attempt_busy")
+        raise RetryLater("the attempt is changing too fast to submit; retry", code="attempt_busy")
 
     def _finish(
         self, record: AttemptRecord, now: float, *, timed_out: bool, final: Sequence[StoredResponse] = ()
@@ -585,7 +586,7 @@ class AttemptService:
             latest = self.store.load_attempt(record.meta.attempt_id)
             stored = parse_result(latest.meta) if latest is not None else None
             if stored is None:
-                raise Conflict("the attempt is changing; retry", code="attempt_busy") from None
+                raise RetryLater("the attempt is changing; retry", code="attempt_busy") from None
             return stored
         return result
 

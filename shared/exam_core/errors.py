@@ -8,6 +8,8 @@ from typing import Any
 class DomainError(Exception):
     status = 400
     code = "bad_request"
+    # Set on errors after which the same request may succeed: the edge answers with Retry-After.
+    retry_after_seconds: int | None = None
 
     def __init__(self, message: str, *, code: str | None = None, details: list[Any] | None = None) -> None:
         super().__init__(message)
@@ -35,6 +37,14 @@ class Forbidden(DomainError):
 class Conflict(DomainError):
     status = 409
     code = "conflict"
+
+
+class RetryLater(Conflict):
+    """A 409 that only means "not yet" (the attempt is changing, the first request with this key is still
+    running): the same request will succeed shortly, so the answer says when to retry."""
+
+    code = "retry_later"
+    retry_after_seconds = 2
 
 
 class TooManyRequests(DomainError):

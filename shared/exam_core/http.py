@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from pydantic import BaseModel
 from pydantic_core import to_json
 
-from exam_core.errors import DomainError, Throttled
+from exam_core.errors import DomainError
 from exam_core.log import logger
 from exam_core.models.api import ErrorBody, GatewayMessage
 from exam_core.settings import get_settings
@@ -116,14 +116,12 @@ def requires(*schemes: str) -> list[dict[str, list[str]]]:
     return out
 
 
-# 409s that only mean "not yet": the same request will succeed shortly, so say when to retry.
-RETRY_LATER = frozenset({"idempotency_in_progress", "attempt_busy"})
-
-
-def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response[Any]:
-    headers: dict[str, str] = {}
-    if status == 503 or code in RETRY_LATER:
-        headers["Retry-After"] = str(Throttled.retry_after_seconds)
+def error_response(
+    status: int, code: str, message: str, details: list[Any] | None = None, retry_after: int | None = None
+) -> Response[Any]:
+    """The error body; ``retry_after`` (a DomainError's ``retry_after_seconds``: 503s, "not yet" 409s) adds
+    the Retry-After header."""
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
@@ -179,7 +177,7 @@ def build_resolver() -> APIGatewayRestResolver:
     def _domain(exc: DomainError) -> Response[Any]:
         if exc.status >= 500:
             logger.warning("service unavailable", extra={"code": exc.code})
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.retry_after_seconds)
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _content_type(_exc: RequestUnsupportedContentType) -> Response[Any]:
@@ -212,6 +210,17 @@ def build_resolver() -> APIGatewayRestResolver:
     return app
 
 
+def _refusal(status: int, code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    """A refusal made before the resolver runs: the proxy response itself, in the usual error shape."""
+    error = {"error": {"code": code, "message": message, "details": details or []}}
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
+        "body": json.dumps(error),
+        "isBase64Encoded": False,
+    }
+
+
 def _json_body_check(event: dict[str, Any]) -> dict[str, Any] | None:
     """Bodies are JSON only. Normalises the media type's case (RFC 9110: case-insensitive) and answers
     415 before any parser runs for another type (Powertools would try form or multipart parsing)."""
@@ -222,14 +231,7 @@ def _json_body_check(event: dict[str, Any]) -> dict[str, Any] | None:
         media, _, params = str(value).partition(";")
         media = media.strip().lower()
         if event.get("body") and media != "application/json" and not media.endswith("+json"):
-            body = '{"error":{"code":"unsupported_media_type","message":"send the body as JSON with '
-            body += 'Content-Type: application/json","details":[]}}'
-            return {
-                "statusCode": 415,
-                "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
-                "body": body,
-                "isBase64Encoded": False,
-            }
+            return _refusal(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
         headers[name] = "application/json" + (f";{params}" if params else "")
         multi = event.get("multiValueHeaders") or {}
         if name in multi:
@@ -255,20 +257,7 @@ def _body_size_check(event: dict[str, Any]) -> dict[str, Any] | None:
         size = size * 3 // 4
     if size <= limit:
         return None
-    return {
-        "statusCode": 413,
-        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
-        "body": json.dumps(
-            {
-                "error": {
-                    "code": "payload_too_large",
-                    "message": f"the request body is larger than {limit} bytes",
-                    "details": [{"maxBytes": limit}],
-                }
-            }
-        ),
-        "isBase64Encoded": False,
-    }
+    return _refusal(413, "payload_too_large", f"the request body is larger than {limit} bytes", [{"maxBytes": limit}])
 
 
 def _object_body_check(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -282,20 +271,8 @@ def _object_body_check(event: dict[str, Any]) -> dict[str, Any] | None:
         json.loads(body)
     except (ValueError, RecursionError):
         return None  # not JSON at all: the usual 400 malformed_json
-    return {
-        "statusCode": 422,
-        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*"},
-        "body": json.dumps(
-            {
-                "error": {
-                    "code": "invalid_request",
-                    "message": "the request body must be a JSON object",
-                    "details": [{"loc": ["body"], "type": "model_type", "message": "Input should be an object"}],
-                }
-            }
-        ),
-        "isBase64Encoded": False,
-    }
+    details = [{"loc": ["body"], "type": "model_type", "message": "Input should be an object"}]
+    return _refusal(422, "invalid_request", "the request body must be a JSON object", details)
 
 
 def handle(app: APIGatewayRestResolver, event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from pydantic import BaseModel
 
 from exam_core.attempts import Access
-from exam_core.errors import Conflict, Forbidden, InvalidInput, Throttled
+from exam_core.errors import Forbidden, InvalidInput, RetryLater, Throttled
 from exam_core.models.api import AttemptCreated
 
 if TYPE_CHECKING:
@@ -242,7 +242,7 @@ def start_once(
             details=[{"header": KEY_HEADER}],
         ) from None
     except (IdempotencyAlreadyInProgressError, IdempotencyInconsistentStateError):
-        raise Conflict(
+        raise RetryLater(
             f"a request with this {KEY_HEADER} is still being processed; retry shortly",
             code="idempotency_in_progress",
             details=[{"header": KEY_HEADER}],

@@ -1,0 +1,399 @@
+"""The candidates' web app (web/, served at /) in a real browser: headless Debian Chromium driven by Playwright,
+against the local server started exactly as ``make run`` starts it. Only the public API is used, through the
+app and, to check what the app shows, directly."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.test_embed import CHROMIUM, LAUNCH_ARGS, Tab
+from tests.e2e.conftest import ROOT, Api, bank_by_stem, start_server
+
+try:
+    from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+except ImportError:  # test_embed skips (or fails in CI) the same way
+    pytest.skip("playwright is not installed in this environment", allow_module_level=True)
+
+if not CHROMIUM.exists():
+    pytest.skip("no Chromium at /usr/bin/chromium", allow_module_level=True)
+
+REPORTS = ROOT / "reports"
+DESKTOP = {"width": 1200, "height": 900}
+PHONE = {"width": 360, "height": 780}
+ADMIN = {"Authorization": "Bearer demo-admin-token"}
+FIRST_SCREEN_BUDGET = 100 * 1024
+HOSTILE_STEM = 'Which is safe? <script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> (end)'
+
+
+def me(candidate: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer dev:{candidate}"}
+
+
+def start_web_server(extra: dict[str, str] | None = None) -> Iterator[str]:
+    # BANK_REFRESH_SECONDS=0: an item imported through the admin route is served at once (the hostile-stem test)
+    proc, base, _lines = start_server({"BANK_REFRESH_SECONDS": "0", **(extra or {})})
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    yield from start_web_server()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def new_tab(browser: Browser, viewport: dict[str, int]) -> Tab:
+    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    out = Tab(page)
+    page.on("pageerror", lambda exc: out.errors.append(str(exc)))
+    return out
+
+
+@pytest.fixture
+def desktop(browser: Browser) -> Iterator[Tab]:
+    tab = new_tab(browser, DESKTOP)
+    try:
+        yield tab
+    finally:
+        tab.page.context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Tab]:
+    tab = new_tab(browser, PHONE)
+    try:
+        yield tab
+    finally:
+        tab.page.context.close()
+
+
+def sign_in(page: Page, base_url: str, candidate: str) -> None:
+    page.goto(f"{base_url}/")
+    page.get_by_test_id("candidate-id").fill(candidate)
+    page.get_by_test_id("sign-in").click()
+    expect(page.get_by_test_id("start-full")).to_be_visible()
+
+
+def start_exam(page: Page) -> str:
+    page.get_by_test_id("start-full").click()
+    expect(page.get_by_test_id("question-stem")).to_be_visible()
+    match = re.search(r"#/exam/([0-9a-f]+)/1$", page.url)
+    assert match, page.url
+    return match.group(1)
+
+
+def picks_for(number: int, question: dict[str, Any]) -> list[int]:
+    """A different pick per question: start at the question's position."""
+    return [(number + i) % len(question["options"]) for i in range(question["selectCount"])]
+
+
+def nav_state(page: Page) -> list[tuple[str, str]]:
+    value: list[tuple[str, str]] = page.evaluate(
+        "() => [...document.querySelectorAll('[data-testid=nav-q]')].map(b => [b.dataset.state, b.dataset.flagged])"
+    )
+    return [tuple(v) for v in value]  # type: ignore[misc]
+
+
+def expect_checked(page: Page, index: int, checked: bool) -> None:
+    option = expect(page.get_by_test_id("option").nth(index))
+    if checked:
+        option.to_be_checked()
+    else:
+        option.not_to_be_checked()
+
+
+def focused_testid(page: Page) -> str | None:
+    value: str | None = page.evaluate("() => document.activeElement && document.activeElement.dataset.testid")
+    return value
+
+
+def wait_saved(page: Page) -> None:
+    expect(page.get_by_test_id("save-state")).to_have_text("All answers saved", timeout=15_000)
+
+
+def test_a_full_exam_answered_by_clicking_shows_the_score_the_api_stored(base_url: str, desktop: Tab) -> None:
+    page, api, who = desktop.page, Api(base_url), me("web-full")
+    sign_in(page, base_url, "web-full")
+    attempt_id = start_exam(page)
+    attempt = api.get(f"/me/attempts/{attempt_id}", headers=who).body
+    questions = attempt["questions"]
+    assert len(questions) == 65
+
+    clicked: dict[str, list[str]] = {}
+    flagged: set[str] = set()
+    words = {1: "one", 2: "two", 3: "three"}
+    for number, q in enumerate(questions, start=1):
+        expect(page.get_by_test_id("progress")).to_have_text(f"Question {number} of 65")
+        expect(page.get_by_test_id("question-stem")).to_have_text(q["stem"])
+        assert focused_testid(page) == "question-stem"  # focus moved to the new question
+        options = page.get_by_test_id("option")
+        expect(options).to_have_count(len(q["options"]))
+        picks = picks_for(number, q)
+        for i in picks:
+            options.nth(i).click()
+        clicked[q["questionId"]] = sorted(q["options"][i]["id"] for i in picks)
+        if q["type"] == "multiple":
+            want = q["selectCount"]
+            expect(page.get_by_test_id("hint")).to_have_text(f"Choose {words[want]}. {want} of {want} selected.")
+            for i in range(len(q["options"])):
+                if i not in picks:  # the limit is reached: no over-selection
+                    expect(options.nth(i)).to_be_disabled()
+        if number % 9 == 0:
+            page.get_by_test_id("flag").click()
+            expect(page.get_by_test_id("flag")).to_have_attribute("aria-pressed", "true")
+            flagged.add(q["questionId"])
+        if number == 3:
+            wait_saved(page)
+            REPORTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(REPORTS / "web-question.png"), full_page=True)
+        page.get_by_test_id("to-review" if number == 65 else "next").click()
+
+    summary = f"65 of 65 answered, 0 unanswered, {len(flagged)} flagged."
+    expect(page.get_by_test_id("answered-summary")).to_have_text(summary)
+    expect(page.get_by_test_id("flagged-list").locator("li")).to_have_count(len(flagged))
+    page.screenshot(path=str(REPORTS / "web-review-submit.png"), full_page=True)
+    page.get_by_test_id("submit").click()
+    page.get_by_test_id("confirm-submit").click()
+
+    score = page.get_by_test_id("score")
+    expect(score).to_be_visible(timeout=20_000)
+    shown = int(score.inner_text())
+    reply = api.get(f"/me/attempts/{attempt_id}", headers=who)
+    assert reply.status == 200, reply.body
+    assert reply.body["status"] == "submitted"
+    result = reply.body["result"]
+    assert result["scaledScore"] == shown
+    assert {r["questionId"]: sorted(r["selected"]) for r in reply.body["responses"]} == clicked
+    assert {r["questionId"] for r in reply.body["responses"] if r["flagged"]} == flagged
+
+    band = result["scoreBand"]
+    expect(page.get_by_test_id("band")).to_have_text(f"Your score is likely between {band['low']} and {band['high']}.")
+    expect(page.get_by_test_id("pass-probability")).to_contain_text(f"{round(result['passProbability'] * 100)}%")
+    expect(page.get_by_test_id("cut-line")).to_have_count(1)
+    scale_label = re.compile(rf"Scaled score {shown} .*700 to pass")
+    expect(page.get_by_test_id("score-scale")).to_have_attribute("aria-label", scale_label)
+    expect(page.get_by_test_id("domain-bar")).to_have_count(len(result["domains"]))
+    weakest = page.locator('[data-testid="domain-bar"][data-weakest]')
+    expect(weakest).to_have_attribute("data-domain-id", result["weakestDomain"])
+    expect(page.get_by_test_id("study-plan")).to_contain_text(result["studyPlan"][0]["name"])
+    page.screenshot(path=str(REPORTS / "web-result.png"), full_page=True)
+
+    # the per-question review, against the API's review route
+    review = api.get(f"/me/attempts/{attempt_id}/review", headers=who).body
+    page.get_by_test_id("open-review").click()
+    cards = page.get_by_test_id("review-q")
+    expect(cards).to_have_count(65)
+    expect(page.get_by_test_id("review-stem").first).to_have_text(review["questions"][0]["stem"])
+    first = review["questions"][0]
+    expect(cards.first.get_by_test_id("review-option")).to_have_count(len(first["options"]))
+    expect(cards.first).to_contain_text(first["options"][0]["explanation"])
+    page.screenshot(path=str(REPORTS / "web-review.png"))
+    page.get_by_test_id("filter-show").select_option("wrong")
+    expect(cards).to_have_count(sum(1 for q in review["questions"] if not q["correct"]))
+    page.get_by_test_id("filter-show").select_option("flagged")
+    expect(cards).to_have_count(len(flagged))
+    page.get_by_test_id("filter-show").select_option("all")
+    domain = result["weakestDomain"]
+    page.get_by_test_id("filter-domain").select_option(domain)
+    expect(cards).to_have_count(sum(1 for q in review["questions"] if q["domainId"] == domain))
+
+    # home lists the attempt with its score
+    page.goto(f"{base_url}/#/")
+    expect(page.get_by_test_id("history")).to_contain_text(str(shown))
+    page.screenshot(path=str(REPORTS / "web-home.png"), full_page=True)
+    assert not desktop.errors
+
+
+def test_b_a_reload_mid_exam_keeps_the_question_answers_and_flags(base_url: str, browser: Browser, phone: Tab) -> None:
+    page, api, who = phone.page, Api(base_url), me("web-reload")
+    sign_in(page, base_url, "web-reload")
+    attempt_id = start_exam(page)
+    questions = api.get(f"/me/attempts/{attempt_id}", headers=who).body["questions"]
+    chosen: dict[int, list[int]] = {}
+    for number in range(1, 6):
+        q = questions[number - 1]
+        for i in picks_for(number, q):
+            page.get_by_test_id("option").nth(i).click()
+        chosen[number] = picks_for(number, q)
+        if number in (2, 4):
+            page.get_by_test_id("flag").click()
+        if number < 5:
+            page.get_by_test_id("next").click()
+    # reload at once: the last change is still in the debounced queue (sessionStorage), not yet sent
+    page.reload()
+    expect(page.get_by_test_id("progress")).to_have_text("Question 5 of 65")
+    for i in range(len(questions[4]["options"])):
+        expect_checked(page, i, i in chosen[5])
+    states = nav_state(page)
+    assert states[:5] == [("answered", "true" if n in (2, 4) else "false") for n in range(1, 6)]
+    assert all(s == ("unanswered", "false") for s in states[5:])
+    wait_saved(page)
+    body = api.get(f"/me/attempts/{attempt_id}", headers=who).body
+    saved = {r["questionId"]: (sorted(r["selected"]), r["flagged"]) for r in body["responses"]}
+    for number, picks in chosen.items():
+        q = questions[number - 1]
+        assert saved[q["questionId"]] == (sorted(q["options"][i]["id"] for i in picks), number in (2, 4))
+    # the countdown is the server's
+    shown = page.get_by_test_id("timer").inner_text()
+    h, m, s = (int(x) for x in shown.removeprefix("Time left ").split(":"))
+    assert abs(h * 3600 + m * 60 + s - body["remainingSeconds"]) <= 3
+
+    # another browser signed in as the same candidate resumes it from home, answers and flags included
+    other = new_tab(browser, PHONE)
+    try:
+        sign_in(other.page, base_url, "web-reload")
+        other.page.get_by_test_id("in-progress").get_by_test_id("resume").click()
+        expect(other.page.get_by_test_id("progress")).to_have_text("Question 1 of 65")
+        assert nav_state(other.page)[:5] == states[:5]
+        assert not other.errors
+    finally:
+        other.page.context.close()
+    assert not phone.errors
+
+
+def test_c_item_text_with_script_and_img_onerror_shows_as_text(base_url: str, desktop: Tab) -> None:
+    page, api, who = desktop.page, Api(base_url), me("web-hostile")
+    sign_in(page, base_url, "web-hostile")
+    attempt_id = start_exam(page)
+    first = api.get(f"/me/attempts/{attempt_id}", headers=who).body["questions"][0]
+    # import the served item again through the admin route with a hostile stem (the bank is re-read at once)
+    item = json.loads(json.dumps(bank_by_stem()[" ".join(first["stem"].split())], default=str))
+    item["stem"] = HOSTILE_STEM
+    imported = api.put("/admin/items", {"examId": "clf-c02", "items": [item]}, headers=ADMIN)
+    assert imported.status == 200, imported.body
+    page.reload()
+    stem = page.get_by_test_id("question-stem")
+    expect(stem).to_have_text(HOSTILE_STEM)
+    assert page.evaluate("() => window.__pwned") is None
+    assert page.locator("main img, main script").count() == 0
+    assert stem.evaluate("el => el.children.length") == 0  # one text node, nothing parsed
+    assert not desktop.errors
+
+
+def test_d_the_first_screen_transfers_at_most_100_kb_of_html_js_and_css(base_url: str, desktop: Tab) -> None:
+    page = desktop.page
+    sizes: dict[str, int] = {}
+
+    def record(response: Any) -> None:
+        if response.request.resource_type in ("document", "script", "stylesheet"):
+            sizes[response.url] = len(response.body())
+
+    page.on("response", record)
+    page.goto(f"{base_url}/")
+    expect(page.get_by_test_id("candidate-id")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    total = sum(sizes.values())
+    print(f"first screen: {total} bytes in {len(sizes)} responses: {sizes}")
+    assert any(url.endswith("/app/js/main.js") for url in sizes)
+    assert 0 < total <= FIRST_SCREEN_BUDGET
+    assert not desktop.errors
+
+
+def test_keys_choose_flag_and_move_and_never_over_select(base_url: str, desktop: Tab) -> None:
+    page, api, who = desktop.page, Api(base_url), me("web-keys")
+    sign_in(page, base_url, "web-keys")
+    attempt_id = start_exam(page)
+    questions = api.get(f"/me/attempts/{attempt_id}", headers=who).body["questions"]
+    multi = next(i for i, q in enumerate(questions) if q["type"] == "multiple")
+    page.keyboard.press("2")
+    expect(page.get_by_test_id("option").nth(1)).to_be_checked()
+    page.keyboard.press("f")
+    expect(page.get_by_test_id("flag")).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("n")
+    expect(page.get_by_test_id("progress")).to_have_text("Question 2 of 65")
+    assert focused_testid(page) == "question-stem"
+    page.keyboard.press("p")
+    expect(page.get_by_test_id("progress")).to_have_text("Question 1 of 65")
+    expect(page.get_by_test_id("option").nth(1)).to_be_checked()
+    page.get_by_test_id("nav-q").nth(multi).click()
+    q = questions[multi]
+    letters = "abcde"
+    for i in range(q["selectCount"] + 1):  # one more than allowed
+        page.keyboard.press(letters[i])
+    for i in range(len(q["options"])):
+        expect_checked(page, i, i < q["selectCount"])
+    wait_saved(page)
+    saved = {r["questionId"]: r for r in api.get(f"/me/attempts/{attempt_id}", headers=who).body["responses"]}
+    assert saved[questions[0]["questionId"]]["selected"] == [questions[0]["options"][1]["id"]]
+    assert saved[questions[0]["questionId"]]["flagged"] is True
+    assert len(saved[q["questionId"]]["selected"]) == q["selectCount"]
+    assert not desktop.errors
+
+
+def test_saves_refused_with_503_or_offline_are_retried_until_saved(base_url: str, desktop: Tab) -> None:
+    page, api, who = desktop.page, Api(base_url), me("web-retry")
+    sign_in(page, base_url, "web-retry")
+    attempt_id = start_exam(page)
+    refused: list[str] = []
+
+    def busy(route: Route) -> None:
+        if route.request.method == "PUT" and len(refused) < 2:
+            refused.append(route.request.url)
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "1", "Content-Type": "application/json"},
+                body=json.dumps({"error": {"code": "database_busy", "message": "busy", "details": []}}),
+            )
+        else:
+            route.continue_()
+
+    page.route("**/responses", busy)
+    page.get_by_test_id("option").first.click()
+    expect(page.get_by_test_id("save-state")).to_contain_text("retrying in 1 s")
+    wait_saved(page)
+    assert len(refused) == 2
+    page.unroute("**/responses")
+
+    page.context.set_offline(True)
+    page.get_by_test_id("next").click()
+    page.get_by_test_id("option").first.click()
+    expect(page.get_by_test_id("save-state")).to_contain_text("Offline: 1 change kept on this device")
+    page.context.set_offline(False)
+    wait_saved(page)
+    body = api.get(f"/me/attempts/{attempt_id}", headers=who).body
+    assert body["answeredCount"] == 2
+    assert not desktop.errors
+
+
+@pytest.fixture(scope="module")
+def short_url() -> Iterator[str]:
+    yield from start_web_server({"DURATION_OVERRIDE_SECONDS": "64"})
+
+
+def test_time_out_warns_then_submits_and_shows_the_result(short_url: str, desktop: Tab) -> None:
+    page, api, who = desktop.page, Api(short_url), me("web-timeout")
+    sign_in(page, short_url, "web-timeout")
+    attempt_id = start_exam(page)
+    page.get_by_test_id("option").first.click()
+    expect(page.get_by_test_id("time-warning")).to_contain_text("1 minute left", timeout=15_000)
+    expect(page.get_by_test_id("score")).to_be_visible(timeout=90_000)
+    body = api.get(f"/me/attempts/{attempt_id}", headers=who).body
+    assert body["status"] == "submitted"
+    assert int(page.get_by_test_id("score").inner_text()) == body["result"]["scaledScore"]
+    assert body["answeredCount"] == 1
+    late = api.put(
+        f"/me/attempts/{attempt_id}/responses",
+        {"responses": [{"questionId": body["questions"][1]["questionId"], "selected": ["a"]}]},
+        headers=who,
+    )
+    assert late.status == 409
+    assert not desktop.errors
