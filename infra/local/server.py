@@ -225,7 +225,8 @@ def _inject_faults(gateway: Gateway) -> faults.FaultInjector | None:
 WEB_DIR = ROOT / "web"
 WEB_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css"}
 WEB_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none';"
+    " frame-ancestors 'none'; form-action 'self'"
 )
 
 
@@ -238,6 +239,8 @@ def _add_web(gateway: Gateway) -> None:
             "Content-Type": WEB_TYPES[path.suffix],
             "Content-Security-Policy": WEB_CSP,
             "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
         }
         body = path.read_bytes()
         url = "/" if path.name == "index.html" else "/app/" + path.relative_to(WEB_DIR).as_posix()

@@ -298,7 +298,10 @@ def test_d_the_first_screen_transfers_at_most_100_kb_of_html_js_and_css(base_url
             sizes[response.url] = len(response.body())
 
     page.on("response", record)
-    page.goto(f"{base_url}/")
+    document = page.goto(f"{base_url}/")
+    assert document is not None
+    csp = document.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
     expect(page.get_by_test_id("candidate-id")).to_be_visible()
     page.wait_for_load_state("networkidle")
     total = sum(sizes.values())

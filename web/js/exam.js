@@ -152,7 +152,7 @@ class ExamScreen {
       return h("label", { class: "option", for: `opt-${o.id}` }, input,
         h("span", { class: "letter", "aria-hidden": "true" }, `${o.id.toUpperCase()}.`), h("span", { class: "text" }, o.text));
     });
-    const fieldset = h("fieldset", { class: "question", "aria-describedby": "hint" },
+    const fieldset = h("fieldset", { class: "question", "aria-describedby": "stem hint" },
       h("legend", { class: "sr-only" }, `Question ${this.index + 1} of ${total}`), stem, this.hint, h("div", { class: "options" }, ...options));
     this.flagBtn = h("button", { type: "button", class: "secondary", "data-testid": "flag", onclick: () => this.toggleFlag() });
     const prev = h("button", { type: "button", class: "secondary", "data-testid": "prev", onclick: () => this.move(-1) }, "Previous");
