@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import FULL, candidate_access
@@ -16,7 +16,8 @@ from exam_core.errors import Forbidden
 from exam_core.http import (
     ATTEMPT_TOKEN,
     CANDIDATE,
-    TOKEN_HEADER,
+    AttemptId,
+    attempt_token,
     build_resolver,
     created_response,
     documented,
@@ -47,7 +48,6 @@ from exam_core.runtime import attempt_service, candidate_service
 
 app = build_resolver()
 
-AttemptId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The attempt's id.")]
 ExamQuery = Annotated[ExamId, Query(description="Exam id")]
 
 
@@ -195,8 +195,7 @@ def my_readiness(examId: ExamQuery = "clf-c02") -> Readiness:
     operation_id="claimDiagnostic",
 )
 def claim_diagnostic(attemptId: AttemptId) -> ClaimResult:
-    token = app.current_event.headers.get(TOKEN_HEADER)
-    return candidate_service().claim_diagnostic(_candidate(), attemptId, token)
+    return candidate_service().claim_diagnostic(_candidate(), attemptId, attempt_token(app))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)

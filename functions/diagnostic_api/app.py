@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import diagnostic_access
@@ -14,7 +14,8 @@ from exam_core.errors import Forbidden, InvalidInput
 from exam_core.http import (
     ATTEMPT_TOKEN,
     PARTNER_KEY,
-    TOKEN_HEADER,
+    DiagnosticId,
+    attempt_token,
     build_resolver,
     created_response,
     documented,
@@ -40,7 +41,6 @@ from exam_core.runtime import attempt_service, partner_service
 app = build_resolver()
 
 ISO_DAY = r"^\d{4}-\d{2}-\d{2}$"
-AttemptId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The diagnostic's id.")]
 
 
 def _partner() -> str:
@@ -49,10 +49,6 @@ def _partner() -> str:
     if not key_id:
         raise Forbidden("this route needs a partner API key", code="partner_key_required")
     return str(key_id)
-
-
-def _token() -> str | None:
-    return app.current_event.headers.get(TOKEN_HEADER)
 
 
 @app.post(
@@ -98,8 +94,8 @@ def start_diagnostic(
     security=requires(PARTNER_KEY, ATTEMPT_TOKEN),
     operation_id="getDiagnostic",
 )
-def get_diagnostic(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().get_doc(attemptId, _token(), diagnostic_access(_partner())))
+def get_diagnostic(attemptId: DiagnosticId) -> Response[str]:
+    return json_response(attempt_service().get_doc(attemptId, attempt_token(app), diagnostic_access(_partner())))
 
 
 @app.post(
@@ -111,11 +107,13 @@ def get_diagnostic(attemptId: AttemptId) -> Response[str]:
     operation_id="submitDiagnostic",
 )
 def submit_diagnostic(
-    attemptId: AttemptId,
+    attemptId: DiagnosticId,
     request: Annotated[SubmitRequest | None, Body()] = None,
 ) -> Response[str]:
     responses = request.responses if request else ()
-    return json_response(attempt_service().submit(attemptId, _token(), responses, diagnostic_access(_partner())))
+    return json_response(
+        attempt_service().submit(attemptId, attempt_token(app), responses, diagnostic_access(_partner()))
+    )
 
 
 @app.get(
@@ -126,8 +124,8 @@ def submit_diagnostic(
     security=requires(PARTNER_KEY, ATTEMPT_TOKEN),
     operation_id="reviewDiagnostic",
 )
-def review_diagnostic(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().review_json(attemptId, _token(), diagnostic_access(_partner())))
+def review_diagnostic(attemptId: DiagnosticId) -> Response[str]:
+    return json_response(attempt_service().review_json(attemptId, attempt_token(app), diagnostic_access(_partner())))
 
 
 @app.get(

@@ -11,7 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from exam_core.attempts import FULL
 from exam_core.http import (
     ATTEMPT_TOKEN,
-    TOKEN_HEADER,
+    AttemptId,
+    attempt_token,
     build_resolver,
     created_response,
     documented,
@@ -38,12 +39,6 @@ from exam_core.models.api import (
 from exam_core.runtime import attempt_service
 
 app = build_resolver()
-
-AttemptId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The attempt's id.")]
-
-
-def _token() -> str | None:
-    return app.current_event.headers.get(TOKEN_HEADER)
 
 
 @app.get(
@@ -100,7 +95,7 @@ def start_attempt(
     operation_id="getAttempt",
 )
 def get_attempt(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().get_doc(attemptId, _token()))
+    return json_response(attempt_service().get_doc(attemptId, attempt_token(app)))
 
 
 @app.put(
@@ -115,7 +110,7 @@ def save_responses(
     attemptId: AttemptId,
     request: Annotated[SaveResponsesRequest, Body()],
 ) -> Response[str]:
-    return json_response(attempt_service().save(attemptId, _token(), request.responses))
+    return json_response(attempt_service().save(attemptId, attempt_token(app), request.responses))
 
 
 @app.post(
@@ -130,7 +125,7 @@ def submit_attempt(
     attemptId: AttemptId,
     request: Annotated[SubmitRequest | None, Body()] = None,
 ) -> Response[str]:
-    return json_response(attempt_service().submit(attemptId, _token(), request.responses if request else ()))
+    return json_response(attempt_service().submit(attemptId, attempt_token(app), request.responses if request else ()))
 
 
 @app.get(
@@ -142,7 +137,7 @@ def submit_attempt(
     operation_id="reviewAttempt",
 )
 def review_attempt(attemptId: AttemptId) -> Response[str]:
-    return json_response(attempt_service().review_json(attemptId, _token()))
+    return json_response(attempt_service().review_json(attemptId, attempt_token(app)))
 
 
 @app.post(
@@ -158,7 +153,9 @@ def report_problem(
     questionId: Annotated[str, Path(pattern=r"^q[0-9a-f]{10}$", description="The question's id in this attempt.")],
     request: Annotated[ProblemReportIn, Body()],
 ) -> Response[Any]:
-    report = attempt_service().report_problem(attemptId, _token(), questionId, request.reason, request.comment)
+    report = attempt_service().report_problem(
+        attemptId, attempt_token(app), questionId, request.reason, request.comment
+    )
     return created_response(report, f"/attempts/{attemptId}/questions/{questionId}/report")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel
 from pydantic_core import to_json
 
@@ -21,6 +22,11 @@ from exam_core.settings import get_settings
 
 TOKEN_HEADER = "X-Attempt-Token"  # noqa: S105  # nosec B105
 ALLOWED_HEADERS = ["Content-Type", "Authorization", "X-Api-Key", "X-Attempt-Token", "Idempotency-Key"]
+
+# The attempt id in a route's path (``/attempts/<attemptId>``, ``/diagnostics/<attemptId>``, ...): one pattern.
+ATTEMPT_ID_PATTERN = r"^[0-9a-f]{32}$"
+AttemptId = Annotated[str, Path(pattern=ATTEMPT_ID_PATTERN, description="The attempt's id.")]
+DiagnosticId = Annotated[str, Path(pattern=ATTEMPT_ID_PATTERN, description="The diagnostic's id.")]
 
 _DESCRIPTIONS = {
     400: "Malformed request (for example a body that is not JSON).",
@@ -36,7 +42,6 @@ _DESCRIPTIONS = {
 }
 
 
-def documented(
 # The credentials a route takes, as OpenAPI security schemes (components.securitySchemes) named on each
 # operation with ``security=requires(...)``: they match the auth template.yaml gives the route
 # (ApiKeyRequired, the Cognito authorizer, AWS_IAM); the attempt token is the API's own check. Plain
@@ -86,6 +91,7 @@ def requires(*schemes: str) -> list[dict[str, list[str]]]:
     return [{name: [] for name in schemes}]
 
 
+def documented(
     ok: Any,
     *codes: int,
     status: int = 200,
@@ -160,6 +166,11 @@ def created_response(model: BaseModel | dict[str, Any], location: str) -> Respon
     return json_response(model, 201, {"Location": location})
 
 
+def attempt_token(app: APIGatewayRestResolver) -> str | None:
+    """The attempt token the request carries (``X-Attempt-Token``), or None: the service says 403 then."""
+    return app.current_event.headers.get(TOKEN_HEADER)
+
+
 def caller(app: APIGatewayRestResolver) -> str:
     """The IAM principal API Gateway authenticated (locally: the admin token's name), for audit trails."""
     identity = app.current_event.request_context.identity
@@ -171,8 +182,8 @@ def build_resolver() -> APIGatewayRestResolver:
         enable_validation=True,
         cors=CORSConfig(allow_origin="*", allow_headers=ALLOWED_HEADERS, max_age=600),
     )
-
     app.configure_openapi(security_schemes=SECURITY_SCHEMES)  # only stored; read when the document is built
+
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response[Any]:
         if exc.status >= 500:
