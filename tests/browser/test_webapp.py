@@ -342,6 +342,58 @@ def test_keys_choose_flag_and_move_and_never_over_select(base_url: str, desktop:
     assert not desktop.errors
 
 
+def tab_to(page: Page, testid: str, limit: int = 120) -> None:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if focused_testid(page) == testid:
+            return
+    raise AssertionError(f"Tab never reached [data-testid={testid}]")
+
+
+def test_keyboard_only_a_whole_exam_and_its_review(base_url: str, desktop: Tab) -> None:
+    page, api, who = desktop.page, Api(base_url), me("web-keyboard")
+    page.goto(f"{base_url}/")
+    tab_to(page, "candidate-id")
+    page.keyboard.type("web-keyboard")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("start-full")).to_be_visible()
+    tab_to(page, "start-full")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("progress")).to_have_text("Question 1 of 65")
+    attempt_id = re.search(r"#/exam/([0-9a-f]+)/", page.url).group(1)  # type: ignore[union-attr]
+    questions = api.get(f"/me/attempts/{attempt_id}", headers=who).body["questions"]
+    chosen: dict[str, list[str]] = {}
+    for number, q in enumerate(questions, start=1):
+        expect(page.get_by_test_id("progress")).to_have_text(f"Question {number} of 65")
+        assert focused_testid(page) == "question-stem"
+        picks = picks_for(number, q)
+        for i in picks:
+            page.keyboard.press(str(i + 1))
+        chosen[q["questionId"]] = sorted(q["options"][i]["id"] for i in picks)
+        if number == 7:
+            page.keyboard.press("f")
+        page.keyboard.press("n")  # after the last question: the review before submitting
+    expect(page.get_by_test_id("answered-summary")).to_have_text("65 of 65 answered, 0 unanswered, 1 flagged.")
+    tab_to(page, "submit")
+    page.keyboard.press("Enter")
+    assert focused_testid(page) == "confirm-submit"
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("score")).to_be_visible(timeout=20_000)
+    body = api.get(f"/me/attempts/{attempt_id}", headers=who).body
+    assert int(page.get_by_test_id("score").inner_text()) == body["result"]["scaledScore"]
+    assert {r["questionId"]: sorted(r["selected"]) for r in body["responses"]} == chosen
+    tab_to(page, "open-review")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("review-q")).to_have_count(65)
+    tab_to(page, "filter-show")
+    page.keyboard.press("ArrowDown")  # "Wrong or unanswered"
+    wrong = sum(
+        1 for r in api.get(f"/me/attempts/{attempt_id}/review", headers=who).body["questions"] if not r["correct"]
+    )
+    expect(page.get_by_test_id("review-q")).to_have_count(wrong)
+    assert not desktop.errors
+
+
 def test_saves_refused_with_503_or_offline_are_retried_until_saved(base_url: str, desktop: Tab) -> None:
     page, api, who = desktop.page, Api(base_url), me("web-retry")
     sign_in(page, base_url, "web-retry")

@@ -108,11 +108,11 @@ class ExamScreen {
       this.index = Math.min(Math.max(n, 1), this.questions.length) - 1;
     }
     document.addEventListener("keydown", this.onKey);
+    this.render();
     if (this.timed) {
       this.tick();
-      this.ticker = setInterval(() => this.tick(), 1000);
+      if (!this.submitting) this.ticker = setInterval(() => this.tick(), 1000);
     }
-    this.render();
     if (this.saver.count) this.saver.flush();
   }
 
