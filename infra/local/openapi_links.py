@@ -14,11 +14,16 @@ from typing import Any
 
 from exam_core.http import TOKEN_HEADER
 
+# The header is the credential of the attemptToken security scheme (exam_core.http), which every route
+# reading it requires; it is also a parameter so links can carry it (``header.X-Attempt-Token``,
+# ``$request.header.X-Attempt-Token``). Not required as a parameter: a generated client then sends it
+# through its own auth (openapi-python-client's AuthenticatedClient) instead of an argument per call.
 _TOKEN_PARAMETER: dict[str, Any] = {
     "name": TOKEN_HEADER,
     "in": "header",
-    "required": True,
-    "description": "The attemptToken returned when the attempt or diagnostic started.",
+    "required": False,
+    "description": "The attemptToken returned when the attempt or diagnostic started (the attemptToken "
+    "security scheme; required by every operation that declares it).",
     "schema": {"type": "string", "minLength": 1},
 }
 _TOKEN_PREFIXES = ("/attempts/{attemptId}", "/diagnostics/{attemptId}", "/me/diagnostics/{attemptId}")
