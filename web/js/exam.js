@@ -74,12 +74,12 @@ class ExamScreen {
       onClosed: () => { this.submit(true); },
     });
     this.onKey = (/** @type {KeyboardEvent} */ e) => this.key(e);
-    this.build();
-  }
-
-  // ------------------------------------------------------------------ layout
-
-  build() {
+    // the screen's parts, built once; the question's own parts are rebuilt on every move
+    this.hint = h("p");
+    /** @type {HTMLInputElement[]} */
+    this.inputs = [];
+    this.flagBtn = h("button");
+    this.errorEl = h("div");
     this.timerEl = h("span", { class: "timer", role: "timer", "aria-label": "Time left", "data-testid": "timer" });
     this.warnEl = h("p", { class: "warning", "aria-live": "assertive", "data-testid": "time-warning" });
     this.saveEl = h("span", { class: "save", role: "status", "data-testid": "save-state" }, "All answers saved");
@@ -99,6 +99,8 @@ class ExamScreen {
         h("span", { class: "nav-q sample current", "aria-hidden": "true" }, "4"), " current"));
     this.keysHelp = h("p", { class: "muted keys" }, "Keys: 1–6 or A–E choose an option, N next, P previous, F flag.");
   }
+
+  // ------------------------------------------------------------------ layout
 
   /** @param {string} where */
   start(where) {
@@ -141,7 +143,6 @@ class ExamScreen {
     const multiple = q.type === "multiple";
     const stem = h("p", { class: "stem", id: "stem", tabindex: "-1", "data-testid": "question-stem" }, q.stem);
     this.hint = h("p", { class: "hint", id: "hint", "aria-live": "polite", "data-testid": "hint" });
-    /** @type {HTMLInputElement[]} */
     this.inputs = [];
     const options = q.options.map((o, i) => {
       const input = /** @type {HTMLInputElement} */ (h("input", {
@@ -172,7 +173,7 @@ class ExamScreen {
   /** Bring inputs, the hint, the flag button and the navigator in line with the answers. */
   sync() {
     const q = this.q, a = this.answers[q.questionId];
-    if (this.view === "question" && this.inputs) {
+    if (this.view === "question" && this.inputs.length) {
       const full = q.type === "multiple" && a.selected.length >= q.selectCount;
       q.options.forEach((o, i) => {
         const input = this.inputs[i];
