@@ -30,6 +30,16 @@ def install() -> None:
     )
     from moto.dynamodb.models import DynamoDBBackend
 
+    def entry_key(table: Any, op_type: str, op: dict[str, Any]) -> Any:
+        """The item key a transaction entry names (a Put carries it inside its item)."""
+        if op_type != "Put":
+            return op["Key"]
+        attrs = op["Item"]
+        key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+        if table.range_key_attr is not None:
+            key[table.range_key_attr] = attrs[table.range_key_attr]
+        return key
+
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         if len(transact_items) > 100:
             raise TooManyTransactionsException()
@@ -39,14 +49,7 @@ def install() -> None:
         for entry in transact_items:
             op_type, op = next(iter(entry.items()))
             table_name = op["TableName"]
-            table = self.get_table(table_name)
-            if op_type == "Put":
-                attrs = op["Item"]
-                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
-                if table.range_key_attr is not None:
-                    key[table.range_key_attr] = attrs[table.range_key_attr]
-            else:
-                key = op["Key"]
+            key = entry_key(self.get_table(table_name), op_type, op)
             marker = (str(table_name), str(dict(sorted(key.items()))))
             if marker in seen:
                 raise MultipleTransactionsException()
