@@ -47,7 +47,7 @@ _DESCRIPTIONS = {
 # (ApiKeyRequired, the Cognito authorizer, AWS_IAM); the attempt token is the API's own check. Plain
 # dicts, so the request path never imports Powertools' OpenAPI models (they load only to build the document).
 PARTNER_KEY = "partnerApiKey"
-ATTEMPT_TOKEN = "attemptToken"  # noqa: S105  # nosec B105 - a scheme's name, not a secret
+ATTEMPT_TOKEN = "attemptToken"  # noqa: S105  # nosec B105
 CANDIDATE = "candidate"
 ADMIN = "adminSigV4"
 SECURITY_SCHEMES: dict[str, Any] = {  # Powertools builds its SecurityScheme models from these
