@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from pydantic_core import to_json
 
+from exam_core import metrics
 from exam_core.assembly import assemble, practice_form
 from exam_core.bank import Bank
 from exam_core.bank_cache import BankCache
@@ -297,6 +298,7 @@ class AttemptService:
             self.store.create_attempt(meta, form, form_ttl)
         except AlreadyExists as exc:  # a uuid4 collision: practically impossible, never silently merged
             raise Conflict("attempt id collision; retry", code="attempt_exists") from exc
+        metrics.attempt_started(meta.exam_id, mode, partner_id)
         questions = self._question_rows(bank, form)
         return {
             "attemptId": meta.attempt_id,
@@ -588,6 +590,12 @@ class AttemptService:
             if stored is None:
                 raise RetryLater("the attempt is changing; retry", code="attempt_busy") from None
             return stored
+        metrics.attempt_submitted(
+            record.meta.exam_id,
+            record.meta.mode,
+            passed=result.passed if isinstance(result, Result) else None,
+            timed_out=timed_out,
+        )
         return result
 
     # ------------------------------------------------------------ problem reports

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel
 from pydantic_core import to_json
 
+from exam_core import metrics
 from exam_core.errors import DomainError
 from exam_core.log import logger
 from exam_core.models.api import ErrorBody, GatewayMessage
@@ -186,8 +187,12 @@ def build_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response[Any]:
+        event = app.current_event
         if exc.status >= 500:
             logger.warning("service unavailable", extra={"code": exc.code})
+            metrics.unavailable(f"{event.http_method} {event.resource}")
+        elif event.http_method == "PUT" and event.resource.endswith("/responses"):
+            metrics.save_refused(exc.code)
         return error_response(exc.status, exc.code, exc.message, exc.details, exc.retry_after_seconds)
 
     @app.exception_handler(RequestUnsupportedContentType)

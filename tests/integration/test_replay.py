@@ -49,6 +49,7 @@ def clients(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str
         "AWS_DEFAULT_REGION": "us-east-1",
         "ITEMS_TABLE": "ItemsTable",
         "ATTEMPTS_TABLE": "AttemptsTable",
+        "DYNAMODB_READ_TIMEOUT": "10",  # as make run sets it: the embedded server is slow on a busy machine
     }.items():
         monkeypatch.setenv(name, value)
     made = {
