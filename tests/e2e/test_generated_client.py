@@ -4,7 +4,8 @@ openapi-python-client (a dev dependency) generates the client offline from the d
 serves, the test imports it, and every call below goes through the generated functions and models over
 real HTTP: a full attempt with the attempt token in the generated client's own auth
 (``AuthenticatedClient(auth_header_name="X-Attempt-Token")``), a diagnostic with the partner key in it
-(``X-Api-Key``), and a candidate's history with a bearer token (its default ``Authorization: Bearer``).
+(``X-Api-Key``), a candidate's history with a bearer token (its default ``Authorization: Bearer``), and
+the bank with the local admin token in that same slot (the deployed admin routes take a SigV4 signature).
 Generation takes a second or two (no formatter post-hooks), and it reads a file: no network.
 """
 
@@ -190,3 +191,21 @@ def test_generated_client_reads_a_candidates_history_with_a_bearer_token(client_
     # and another candidate's token sees none of them
     other = client_pkg.AuthenticatedClient(base_url=api.base, token="dev:generated-client-dave")
     assert candidates.list_my_attempts.sync(client=other).attempts == []
+
+
+def test_generated_client_reads_the_bank_with_the_local_admin_token_in_its_auth(
+    client_pkg: ModuleType, api: Api
+) -> None:
+    models = _mod(client_pkg, "models")
+    admin = _operations(client_pkg, "admin")
+    # Given the local stand-in for the admin's SigV4 signature: the admin token as the Authorization header
+    operator = client_pkg.AuthenticatedClient(base_url=api.base, token="demo-admin-token")
+    # When the operator lists pretest items, then reads one of them
+    page = admin.list_items.sync(client=operator, status=models.ListItemsStatusType0.PRETEST, limit=5)
+    assert isinstance(page, models.AdminItemPage), page
+    assert 1 <= len(page.items) <= 5 and {item.status for item in page.items} == {"pretest"}
+    item = admin.get_item.sync(page.items[0].id, client=operator)
+    # Then the item comes back with its key, and a candidate's token in the same slot is refused
+    assert isinstance(item, models.AdminItemDetail) and item.key
+    candidate = client_pkg.AuthenticatedClient(base_url=api.base, token="dev:generated-client-erin")
+    assert admin.list_items.sync_detailed(client=candidate).status_code == 403
