@@ -216,10 +216,35 @@ def test_a_full_exam_answered_by_clicking_shows_the_score_the_api_stored(base_ur
     page.get_by_test_id("filter-domain").select_option(domain)
     expect(cards).to_have_count(sum(1 for q in review["questions"] if q["domainId"] == domain))
 
-    # home lists the attempt with its score
+    # home lists the attempt with its score, the readiness verdict and the trend
     page.goto(f"{base_url}/#/")
     expect(page.get_by_test_id("history")).to_contain_text(str(shown))
+    expect(page.get_by_test_id("readiness")).to_contain_text("Not ready yet")
+    expect(page.get_by_test_id("trend-point")).to_have_count(1)
+    expect(page.get_by_test_id("domain-trend")).to_have_count(len(result["domains"]))
     page.screenshot(path=str(REPORTS / "web-home.png"), full_page=True)
+    assert not desktop.errors
+
+
+def test_home_shows_the_readiness_verdict_the_score_trend_and_pages_the_history(base_url: str, desktop: Tab) -> None:
+    api, who = Api(base_url), me("web-history")
+    for _ in range(11):
+        started = api.post("/me/attempts", {"examId": "clf-c02", "mode": "full"}, headers=who)
+        assert started.status == 201, started.body
+        assert api.post(f"/me/attempts/{started.body['attemptId']}/submit", headers=who).status == 200
+    progress = api.get("/me/progress", headers=who).body
+    page = desktop.page
+    sign_in(page, base_url, "web-history")
+    expect(page.get_by_test_id("trend-point")).to_have_count(11)
+    label = page.get_by_test_id("score-trend").get_attribute("aria-label") or ""
+    assert ", ".join(str(p["scaledScore"]) for p in progress["scores"]) in label
+    for reason in progress["readiness"]["reasons"]:
+        expect(page.get_by_test_id("readiness")).to_contain_text(reason)
+    rows = page.get_by_test_id("history").locator("tbody tr")
+    expect(rows).to_have_count(10)
+    page.get_by_test_id("history-more").click()
+    expect(rows).to_have_count(11)
+    expect(page.get_by_test_id("history-more")).to_be_hidden()
     assert not desktop.errors
 
 

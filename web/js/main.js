@@ -3,6 +3,7 @@ import { h, show, showAll } from "./dom.js";
 import { call, errorText, randomKey, token, setToken } from "./api.js";
 import { openExam, positionKey } from "./exam.js";
 import { resultView } from "./result.js";
+import { homeView } from "./home.js";
 
 /** @type {() => void} */
 let leave = () => {};
@@ -39,9 +40,6 @@ function signIn() {
   show(form);
 }
 
-/** @param {string} iso */
-const when = (iso) => (iso ? iso.replace("T", " ").replace(/:\d\dZ$/, " UTC") : "");
-
 /** @param {string} examId @param {HTMLButtonElement} button @param {HTMLElement} errorEl */
 async function startExam(examId, button, errorEl) {
   button.disabled = true;
@@ -60,43 +58,16 @@ async function startExam(examId, button, errorEl) {
 async function home() {
   show(h("p", {}, "Loading…"));
   try {
-    const [exams, open, history] = await Promise.all([
+    const [exams, open, history, progress] = await Promise.all([
       call("GET", "/exams"),
       call("GET", "/me/attempts?status=in_progress"),
-      call("GET", "/me/attempts?limit=20"),
+      call("GET", "/me/attempts?limit=10"),
+      call("GET", "/me/progress").catch(() => null),  // home still works without the trends
     ]);
-    const errorEl = h("p", { class: "error-text", role: "alert" });
-    const examCards = exams.exams.map((/** @type {any} */ x) => {
-      const button = /** @type {HTMLButtonElement} */ (h("button", { type: "button", "data-testid": "start-full",
-        onclick: () => startExam(x.examId, button, errorEl) }, "Start a full exam"));
-      return h("section", { class: "card" },
-        h("h2", {}, x.title),
-        h("p", { class: "muted" }, `${x.questionCount} questions, ${x.durationMinutes} minutes, pass at ${x.passingScore} on ${x.scaleMin}–${x.scaleMax}`),
-        button);
-    });
-    const items = open.attempts || [];
-    const resume = items.length
-      ? h("section", { class: "card", "data-testid": "in-progress" }, h("h2", {}, "In progress"),
-          h("ul", {}, ...items.map((/** @type {any} */ a) => h("li", {},
-            `${a.mode === "full" ? "Full exam" : `Practice (${a.mode})`} started ${when(a.startedAt)} `,
-            h("a", { href: `#/exam/${a.attemptId}/${sessionStorage.getItem(positionKey(a.attemptId)) || 1}`, "data-testid": "resume" }, "Resume")))))
-      : null;
-    const rows = (history.attempts || []).map((/** @type {any} */ a) => {
-      const done = a.status === "submitted";
-      return h("tr", {}, h("td", {}, a.mode === "full" ? "Full exam" : `Practice (${a.mode})`), h("td", {}, when(a.startedAt)),
-        h("td", {}, done ? "Submitted" : "In progress"),
-        h("td", {}, a.scaledScore != null ? String(a.scaledScore) : a.percent != null ? `${a.percent}%` : ""),
-        h("td", {}, done
-          ? h("span", {}, h("a", { href: `#/result/${a.attemptId}` }, "Result"), " · ", h("a", { href: `#/review/${a.attemptId}` }, "Review"))
-          : h("a", { href: `#/exam/${a.attemptId}/1` }, "Resume")));
-    });
-    show(h("h1", {}, "Your exams"), errorEl, ...(resume ? [resume] : []), ...examCards,
-      h("h2", {}, "History"),
-      rows.length
-        ? h("div", { class: "table-wrap" }, h("table", { "data-testid": "history" },
-            h("thead", {}, h("tr", {}, h("th", {}, "Mode"), h("th", {}, "Started"), h("th", {}, "Status"), h("th", {}, "Score"), h("th", {}, h("span", { class: "sr-only" }, "Links")))),
-            h("tbody", {}, ...rows)))
-        : h("p", { class: "muted" }, "No attempts yet."));
+    show(...homeView(exams, open, history, progress, {
+      start: startExam,
+      position: (id) => sessionStorage.getItem(positionKey(id)) || "1",
+    }));
   } catch (e) {
     show(h("p", { class: "error", role: "alert" }, `Could not load your exams. ${errorText(e)}`));
   }
