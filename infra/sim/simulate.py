@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 import time
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from exam_core.adaptive import EXPOSURE_SHARE, final_table, first_stage, next_stage, select_stage, stage_plan
 from exam_core.assembly import assemble
 from exam_core.bank import Bank
 from exam_core.bank_files import read_exam_dir
@@ -57,6 +59,10 @@ INFORMATION_FACTORS = (1.03, 1.06)  # assembly targets above today's information
 INFORMATION_FORMS = 100
 CUT_GRID = np.linspace(-6.0, 6.0, 1201)  # the N(0, 1) population as quadrature
 CUT_WEIGHTS = np.exp(-0.5 * CUT_GRID**2) / np.exp(-0.5 * CUT_GRID**2).sum()
+ADAPTIVE_CANDIDATES = 10_000  # simulated adaptive diagnostics (pure Python, a few ms each)
+ADAPTIVE_VARIANT_CANDIDATES = 2_000  # the variant that targets the cut instead of the provisional EAP
+DIAGNOSTIC_GOAL = 0.88
+IDEAL_ITEMS = 30  # the reference curve runs on to show how many ideal items the goal needs
 PREP_SITE = (100, 900)  # baseline score = 100 + 900 x percent correct
 
 FloatArray = NDArray[np.float64]
@@ -458,6 +464,214 @@ def cut_summary(
     }
 
 
+# ---------------------------------------------------------------- 2c. the adaptive diagnostic against the fixed one
+
+
+def posterior_eap(b: FloatArray, correct: BoolArray) -> FloatArray:
+    """EAP (N(0, 1) prior, the product's 81-point quadrature) after each prefix of items: (candidates, items)."""
+    nodes = np.linspace(-6.0, 6.0, 81)
+    logit = nodes[None, None, :] - b[:, :, None]
+    loglik = np.where(correct[:, :, None], -np.log1p(np.exp(-logit)), -np.log1p(np.exp(logit))).cumsum(axis=1)
+    logpost = loglik - 0.5 * nodes**2
+    weights = np.exp(logpost - logpost.max(axis=2, keepdims=True))
+    eap: FloatArray = (weights * nodes).sum(axis=2) / weights.sum(axis=2)
+    return eap
+
+
+def ideal_ceiling(scale: Scale, items: int) -> list[float]:
+    """Accuracy after 1..items items for an ideal bank: every item exactly at theta_cut, Bayes decision.
+
+    Exact over the N(0, 1) population (every response pattern). Items at the cut are what classification at
+    the cut wants most: a reference for what ten Rasch items can do, beside ``best_two_stage``.
+    """
+    p = sigmoid(CUT_GRID - scale.theta_cut)
+    above = scale.theta_cut < CUT_GRID
+    masses = [CUT_WEIGHTS.copy()]
+    out = []
+    for _ in range(items):
+        # Patterns with the same number correct have the same posterior: keep one mass per raw score.
+        nxt = [np.zeros_like(CUT_GRID) for _ in range(len(masses) + 1)]
+        for r, m in enumerate(masses):
+            nxt[r] += m * (1.0 - p)
+            nxt[r + 1] += m * p
+        masses = nxt
+        out.append(round(float(sum(max(m[above].sum(), m[~above].sum()) for m in masses)), 4))
+    return out
+
+
+def best_two_stage(scale: Scale, sizes: tuple[int, int]) -> dict[str, float]:
+    """The most accurate two-stage design with an ideal bank, exactly: stage 1's items all at one difficulty,
+    stage 2's at a difficulty chosen for each stage-1 raw score, Bayes decision (grids of 0.1 logits)."""
+    above = scale.theta_cut < CUT_GRID
+
+    def branches(mass: FloatArray, n: int, b: float) -> list[FloatArray]:
+        p = sigmoid(CUT_GRID - b)
+        return [mass * math.comb(n, r) * p**r * (1.0 - p) ** (n - r) for r in range(n + 1)]
+
+    def right(masses: list[FloatArray]) -> float:
+        return float(sum(max(m[above].sum(), m[~above].sum()) for m in masses))
+
+    best = (0.0, 0.0)
+    for b1 in np.arange(scale.theta_cut - 1.0, scale.theta_cut + 1.0001, 0.1):
+        total = sum(
+            max(right(branches(m, sizes[1], float(b2))) for b2 in np.arange(-3.0, 4.0001, 0.1))
+            for m in branches(CUT_WEIGHTS, sizes[0], float(b1))
+        )
+        best = max(best, (total, float(b1)))
+    return {"accuracy": round(best[0], 4), "stage1_b": round(best[1], 2)}
+
+
+def adaptive_run(
+    bank: Bank, theta: FloatArray, u: FloatArray, py: random.Random, at_cut: bool = False
+) -> dict[str, Any]:
+    """Every candidate through ``exam_core.adaptive`` (pure Python, as on the request path)."""
+    plan = stage_plan(bank.blueprint)
+    n = plan.total
+    served_b = np.zeros((theta.size, n))
+    correct = np.zeros((theta.size, n), dtype=bool)
+    rows = []
+    exposure: Counter[str] = Counter()
+    cut = bank.blueprint.scale.theta_cut
+    for c in range(theta.size):
+        answered: list[tuple[Any, bool]] = []
+        stage = select_stage(bank, plan.stages[0], cut, py) if at_cut else first_stage(bank, py, plan)
+        for index in range(len(plan.stages)):
+            for item in stage:
+                j = len(answered)
+                answered.append((item, bool(u[c, j] < 1.0 / (1.0 + np.exp(item.b - theta[c])))))
+            if index + 1 < len(plan.stages):
+                if at_cut:
+                    stage = select_stage(bank, plan.stages[index + 1], cut, py, {i.id for i, _ in answered})
+                else:
+                    stage = next_stage(bank, answered, py, plan)
+        items = [i for i, _ in answered]
+        exposure.update(i.id for i in items)
+        served_b[c] = [i.b for i in items]
+        correct[c] = [x for _, x in answered]
+        rows.append(final_table(bank, items)[int(correct[c].sum())])
+    return {"b": served_b, "correct": correct, "rows": rows, "exposure": exposure, "plan": plan}
+
+
+def diagnostic_study(
+    bank: Bank, fixed: list[FormData], seeds: random.Random, rng: np.random.Generator
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    scale = bank.blueprint.scale
+    cut = scale.theta_cut
+    theta = rng.normal(0.0, 1.0, ADAPTIVE_CANDIDATES)
+    u = rng.random((ADAPTIVE_CANDIDATES, fixed[0].n))
+    truth = theta > cut
+    py = random.Random(seeds.getrandbits(64))  # noqa: S311 (simulation, not security)  # nosec B311
+    started = time.perf_counter()
+    ad = adaptive_run(bank, theta, u, py)
+    per_candidate_ms = 1000 * (time.perf_counter() - started) / theta.size
+    rows = ad["rows"]
+    ad_scaled = np.array([r.scaled for r in rows])
+    ad_width = np.array([r.band_high - r.band_low for r in rows])
+    ad_pass_p = np.array([r.pass_probability for r in rows])
+
+    # The fixed diagnostic on the same candidates and the same uniforms: candidate c takes form c mod 20.
+    form_of = np.arange(theta.size) % len(fixed)
+    fx_b = np.stack([fixed[f].b for f in form_of])
+    fx_correct = u < sigmoid(theta[:, None] - fx_b)
+    fx_raw = fx_correct.sum(axis=1)
+    fx_scaled = np.array([fixed[f].scaled[r] for f, r in zip(form_of, fx_raw, strict=True)])
+    fx_width = np.array([fixed[f].band_high[r] - fixed[f].band_low[r] for f, r in zip(form_of, fx_raw, strict=True)])
+    fx_pass_p = np.array([fixed[f].form.table[r].pass_probability for f, r in zip(form_of, fx_raw, strict=True)])
+
+    def block(scaled: IntArray, width: IntArray, pass_p: FloatArray) -> dict[str, Any]:
+        passed = scaled >= scale.passing
+        ok = passed == truth
+        # Rao-Blackwellised accuracy: the posterior probability that the decision is right, averaged. The prior
+        # is the simulated population, so this has the same expectation as the count and far less noise.
+        rb = np.where(passed, pass_p, 1.0 - pass_p)
+        return {
+            **rates(passed, truth),
+            "accuracy_se": round(float(ok.std(ddof=1) / np.sqrt(ok.size)), 4),
+            "accuracy_posterior": round(float(rb.mean()), 4),
+            "accuracy_posterior_se": round(float(rb.std(ddof=1) / np.sqrt(rb.size)), 4),
+            "band_width": round(float(width.mean()), 1),
+        }
+
+    exposure = ad["exposure"]
+    plan = ad["plan"]
+    cut_theta = theta[:ADAPTIVE_VARIANT_CANDIDATES]
+    variant = adaptive_run(bank, cut_theta, u[:ADAPTIVE_VARIANT_CANDIDATES], py, at_cut=True)
+    v_rows = variant["rows"]
+    v_passed = np.array([r.scaled >= scale.passing for r in v_rows])
+    v_pp = np.array([r.pass_probability for r in v_rows])
+    info_at = scale.theta_cut
+    doc: dict[str, Any] = {
+        "candidates": int(theta.size),
+        "population": "N(0, 1)",
+        "adaptive": {
+            **block(ad_scaled, ad_width, ad_pass_p),
+            "design": "two stages, " + " + ".join(str(sum(s.values())) for s in plan.stages),
+            "stages": [dict(s) for s in plan.stages],
+            "selection": "Fisher information at the provisional EAP (stage 1: the prior mean)",
+            "randomesque_share": EXPOSURE_SHARE,
+            "max_exposure": round(max(exposure.values()) / theta.size, 4),
+            "items_served_at_least_once": len(exposure),
+            "items_over_30_percent": sum(1 for v in exposure.values() if v > 0.3 * theta.size),
+            "ms_per_diagnostic": round(per_candidate_ms, 2),
+        },
+        "fixed": {**block(fx_scaled, fx_width, fx_pass_p), "forms": len(fixed)},
+        "adaptive_at_cut": {
+            "candidates": int(cut_theta.size),
+            "selection": f"Fisher information at theta_cut ({info_at}) in both stages",
+            "accuracy": round(float(np.mean(v_passed == (cut_theta > cut))), 4),
+            "accuracy_posterior": round(float(np.mean(np.where(v_passed, v_pp, 1.0 - v_pp))), 4),
+            "band_width": round(float(np.mean([r.band_high - r.band_low for r in v_rows])), 1),
+            "max_exposure": round(max(variant["exposure"].values()) / cut_theta.size, 4),
+        },
+    }
+    ceiling = ideal_ceiling(scale, IDEAL_ITEMS)
+    sizes = tuple(sum(st.values()) for st in plan.stages)
+    # Cramer-Rao: a posterior whose log-density has curvature at most 1 + n/4 (prior + n Rasch items at
+    # P = 1/2) has SD at least 1/sqrt(1 + n/4), so a +/- 1 SD band is at least this wide.
+    band_floor = 2 * scale.slope / np.sqrt(1 + plan.total / 4)
+    reach = next((k + 1 for k, a in enumerate(ceiling) if a >= DIAGNOSTIC_GOAL), None)
+    doc["bounds"] = {
+        "accuracy_ideal_items_at_cut": ceiling[plan.total - 1],
+        "accuracy_best_two_stage_ideal_bank": best_two_stage(scale, (sizes[0], sizes[1])) if len(sizes) == 2 else None,
+        f"items_for_{DIAGNOSTIC_GOAL}_ideal_items_at_cut": reach,
+        "band_width_floor": round(float(band_floor), 1),
+        "note": "Rasch items give at most 0.25 information each; see README",
+    }
+    by_k: dict[str, list[float]] = {}
+    for name, b, x in (("adaptive", ad["b"], ad["correct"]), ("fixed", fx_b, fx_correct)):
+        decided = true_scaled(posterior_eap(b, x), scale) >= scale.passing
+        by_k[name] = [round(float(np.mean(decided[:, k] == truth)), 4) for k in range(b.shape[1])]
+    by_k["ideal_items_at_cut"] = ceiling
+    doc["accuracy_by_items"] = by_k
+    return doc, by_k
+
+
+def plot_diagnostic(by_k: dict[str, list[float]], goal: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    labels = {
+        "fixed": ("fixed diagnostic (20 forms)", "tab:orange", "o-"),
+        "adaptive": ("adaptive 4 + 6 (information at the provisional EAP)", "tab:blue", "s-"),
+        "ideal_items_at_cut": ("reference: every item exactly at the cut (exact, ideal bank)", "grey", "--"),
+    }
+    for name, (label, color, style) in labels.items():
+        values = by_k[name]
+        ax.plot(range(1, len(values) + 1), values, style, color=color, ms=4, lw=1.3, label=label)
+    ax.axhline(goal, color="tab:red", lw=0.8, ls=":", label=f"goal {goal}")
+    ax.set_xlabel("scored items answered")
+    ax.set_ylabel("pass/fail accuracy at the cut, N(0, 1) population")
+    ax.set_title("Accuracy against number of items", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 # ---------------------------------------------------------------- 3. calibration
 
 
@@ -685,6 +899,12 @@ def acceptance(doc: dict[str, Any]) -> list[dict[str, Any]]:
         ("band.coverage", coverage, "0.60 - 0.76", 0.60 <= coverage <= 0.76),
         ("cut.pass_rate_at_cut", cut["pass_rate_at_cut"], "0.48 - 0.52", 0.48 <= cut["pass_rate_at_cut"] <= 0.52),
         ("cut.mean_score_at_cut", cut["mean_score_at_cut"], "697 - 703", 697 <= cut["mean_score_at_cut"] <= 703),
+        (
+            "diagnostic.adaptive.max_exposure",
+            doc["diagnostic"]["adaptive"]["max_exposure"],
+            "<= 0.30",
+            doc["diagnostic"]["adaptive"]["max_exposure"] <= 0.30,
+        ),
     ]
     return [{"key": k, "value": v, "threshold": t, "passed": bool(ok)} for k, v, t, ok in checks]
 
@@ -692,6 +912,7 @@ def acceptance(doc: dict[str, Any]) -> list[dict[str, Any]]:
 def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """Issue 20's further goals, reported (met or not) without failing the run."""
     cut, exact = doc["cut"], doc["cut"]["exact"]
+    ad = doc["diagnostic"]["adaptive"]
     checks = [
         ("cut.accuracy (simulated)", cut["accuracy"], ">= 0.919", cut["accuracy"] >= 0.919),
         (
@@ -707,6 +928,14 @@ def goals(doc: dict[str, Any]) -> list[dict[str, Any]]:
             exact["wle_minus_eap_accuracy"]["mean"] >= 0,
         ),
         ("cut.cut_score_spread", cut["cut_score_spread"], "<= 5", cut["cut_score_spread"] <= 5),
+        ("diagnostic.adaptive.accuracy", ad["accuracy"], f">= {DIAGNOSTIC_GOAL}", ad["accuracy"] >= DIAGNOSTIC_GOAL),
+        ("diagnostic.adaptive.band_width", ad["band_width"], "<= 100", ad["band_width"] <= 100),
+        (
+            "diagnostic.adaptive.accuracy_posterior - diagnostic.fixed.accuracy_posterior",
+            round(ad["accuracy_posterior"] - doc["diagnostic"]["fixed"]["accuracy_posterior"], 4),
+            "> 0",
+            ad["accuracy_posterior"] > doc["diagnostic"]["fixed"]["accuracy_posterior"],
+        ),
     ]
     return [{"key": k, "value": v, "threshold": t, "passed": bool(ok)} for k, v, t, ok in checks]
 
@@ -747,6 +976,7 @@ def markdown(doc: dict[str, Any]) -> str:
     for a in doc["goals"]:
         lines.append(f"| `{a['key']}` | {a['value']} | {a['threshold']} | {'yes' if a['passed'] else '**no**'} |")
     lines += cut_markdown(doc)
+    lines += diagnostic_markdown(doc)
     p, pb = eq["product"], eq["percent_baseline"]
     full, base = cls["full"], cls["full_percent_baseline"]
     rows: list[tuple[str, Any, Any]] = [
@@ -915,6 +1145,55 @@ def cut_markdown(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def diagnostic_markdown(doc: dict[str, Any]) -> list[str]:
+    dg = doc["diagnostic"]
+    ad, fx, var, bd = dg["adaptive"], dg["fixed"], dg["adaptive_at_cut"], dg["bounds"]
+    two = bd["accuracy_best_two_stage_ideal_bank"] or {}
+    reach = bd[f"items_for_{DIAGNOSTIC_GOAL}_ideal_items_at_cut"]
+    rows = [
+        (
+            "accuracy at the cut (`diagnostic.*.accuracy`)",
+            f"{ad['accuracy']} +/- {ad['accuracy_se']}",
+            f"{fx['accuracy']} +/- {fx['accuracy_se']}",
+        ),
+        (
+            "accuracy, posterior estimate (same expectation, less noise)",
+            f"{ad['accuracy_posterior']} +/- {ad['accuracy_posterior_se']}",
+            f"{fx['accuracy_posterior']} +/- {fx['accuracy_posterior_se']}",
+        ),
+        (
+            "false pass / false fail",
+            _cell(ad["false_pass_rate"], ad["false_fail_rate"]),
+            _cell(fx["false_pass_rate"], fx["false_fail_rate"]),
+        ),
+        ("mean band width (`diagnostic.*.band_width`)", ad["band_width"], fx["band_width"]),
+        ("max exposure (`diagnostic.adaptive.max_exposure`)", ad["max_exposure"], "(each form 1/20 of candidates)"),
+    ]
+    return [
+        "",
+        f"## Adaptive diagnostic ({ad['design']}) against the fixed one, {dg['candidates']:,} candidates from "
+        f"{dg['population']}",
+        "",
+        f"Stages per domain: {ad['stages'][0]} then {ad['stages'][1]}; {ad['selection']}; randomesque among the "
+        f"ceil(n / {ad['randomesque_share']}) most informative; {ad['items_served_at_least_once']} items served; "
+        f"{ad['ms_per_diagnostic']} ms per diagnostic in pure Python here. Same candidates and uniforms for both.",
+        "",
+        "| quantity | adaptive | fixed |",
+        "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+        "",
+        f"Variant with every stage at theta_cut ({var['candidates']:,} candidates): accuracy {var['accuracy']} "
+        f"(posterior {var['accuracy_posterior']}), band {var['band_width']}, max exposure {var['max_exposure']}.",
+        "",
+        f"What ten Rasch items can do (exact, ideal bank): every item at the cut {bd['accuracy_ideal_items_at_cut']}; "
+        f"best 4 + 6 design {two.get('accuracy')}; the goal {DIAGNOSTIC_GOAL} needs {reach} items at the cut. "
+        f"A +/- 1 SD band from n Rasch items and an N(0, 1) prior is at least {bd['band_width_floor']} points wide "
+        "(Cramer-Rao: the posterior's curvature is at most 1 + n/4).",
+        "",
+        "![Accuracy against number of items, fixed and adaptive](simulation-diagnostic.png)",
+    ]
+
+
 def _pair(eq: dict[str, Any], key: str) -> tuple[Any, Any]:
     return eq["product"][key], eq["percent_baseline"][key]
 
@@ -997,12 +1276,14 @@ def run(seed: int, reports: Path) -> dict[str, Any]:
     calibration_doc, points = calibration(bank, seeds, rng)
     readiness_doc = readiness(bank, seeds, rng)
     exact_doc, cut_points = cut_study(bank, seeds)  # last, so the sections above keep their random streams
+    diagnostic_doc, by_k = diagnostic_study(bank, diagnostic, seeds, rng)
 
     reports.mkdir(parents=True, exist_ok=True)
     plot_equating(bank, full, reports / "simulation-equating.png")
     plot_calibration(points, reports / "simulation-calibration.png")
     plot_information(info, bank.target_info["full"], reports / "simulation-information.png")
     plot_cut(cut_points, scale, reports / "simulation-cut.png")
+    plot_diagnostic(by_k, DIAGNOSTIC_GOAL, reports / "simulation-diagnostic.png")
 
     doc: dict[str, Any] = {
         "meta": {
@@ -1017,6 +1298,7 @@ def run(seed: int, reports: Path) -> dict[str, Any]:
             "numpy": np.__version__,
         },
         "cut": cut_summary(equating_doc, classification_doc, exact_doc),
+        "diagnostic": diagnostic_doc,
         "equating": equating_doc,
         "parallel": parallel_doc,
         "classification": classification_doc,
