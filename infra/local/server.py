@@ -162,6 +162,9 @@ def start(
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ["AWS_ENDPOINT_URL"] = endpoint_url
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # Business metrics (exam_core.metrics) are EMF lines on stdout; quiet locally like the logs.
+    # POWERTOOLS_METRICS_DISABLED=false make run prints them.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # The embedded DynamoDB serialises every request; under load a call can wait well over the deployed
     # 1 s read timeout. Locally a slow answer is not a fault (LOCAL_DYNAMODB_FAULT_RATE injects those).
     os.environ.setdefault("DYNAMODB_READ_TIMEOUT", "10")
