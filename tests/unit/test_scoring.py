@@ -7,6 +7,8 @@ import math
 import random
 
 import pytest
+from exam_core.assembly import assemble
+from exam_core.bank import Bank
 from exam_core.models.bank import Blueprint, Scale
 from exam_core.scoring import (
     NODES,
@@ -282,3 +284,23 @@ def test_given_short_form_then_auto_scoring_keeps_the_eap_and_old_seven_column_r
     stored = [3, -0.5, 0.4, 590, 550, 630, 0.01]  # a row of a table stored before WLE scoring
     row = ScoreRow.from_list(stored)
     assert row.scaled == 590 and row.reported_theta == -0.5 and row.to_list() == stored
+
+
+def test_given_assembled_full_forms_when_a_candidate_is_exactly_at_the_cut_then_wle_is_fair_and_eap_was_not(
+    bank: Bank,
+) -> None:
+    """Exact (Lord-Wingersky) pass rate and mean score at theta_cut over 20 forms, WLE against EAP."""
+    scale = bank.blueprint.scale
+    seeds = random.Random(20)
+    wle_pass, wle_mean, eap_pass = [], [], []
+    for _ in range(20):
+        form = assemble(bank, "full", random.Random(seeds.getrandbits(64)))
+        b = [bank.items[q.item_id].b for q in form.questions if q.scored]
+        dist = lord_wingersky([rasch_probability(scale.theta_cut, x) for x in b])
+        eap = conversion_table(b, scale, "eap")
+        wle_pass.append(sum(p for p, row in zip(dist, form.table, strict=True) if row.scaled >= scale.passing))
+        wle_mean.append(sum(p * row.scaled for p, row in zip(dist, form.table, strict=True)))
+        eap_pass.append(sum(p for p, row in zip(dist, eap, strict=True) if row.scaled >= scale.passing))
+    assert abs(sum(wle_pass) / 20 - 0.5) <= 0.04  # form-to-form SE of the mean is about 0.008
+    assert abs(sum(wle_mean) / 20 - scale.passing) <= 1.0
+    assert sum(eap_pass) / 20 < 0.47  # the posterior mean's shrinkage fails borderline candidates
