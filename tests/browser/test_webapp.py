@@ -272,6 +272,7 @@ def test_b_a_reload_mid_exam_keeps_the_question_answers_and_flags(base_url: str,
     assert states[:5] == [("answered", "true" if n in (2, 4) else "false") for n in range(1, 6)]
     assert all(s == ("unanswered", "false") for s in states[5:])
     wait_saved(page)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
     body = api.get(f"/me/attempts/{attempt_id}", headers=who).body
     saved = {r["questionId"]: (sorted(r["selected"]), r["flagged"]) for r in body["responses"]}
     for number, picks in chosen.items():
