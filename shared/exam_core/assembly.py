@@ -25,7 +25,6 @@ MAX_SWAP_TRIES = 600
 class BankTooSmall(DomainError):
     status = 503
     code = "bank_too_small"
-    retry_after_seconds = 2  # a 503, so it says when to retry, as Throttled does
 
 
 def _sample(rng: random.Random, pool: list[Item], k: int, avoid: Collection[str]) -> list[Item]:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+UNAVAILABLE_RETRY_SECONDS = 2  # what a 503 tells the client to wait (Retry-After) unless its class says otherwise
+
 
 class DomainError(Exception):
     status = 400
     code = "bad_request"
-    # Set on errors after which the same request may succeed: the edge answers with Retry-After.
+    # Seconds after which the same request may succeed, sent as Retry-After: a class sets it (RetryLater's
+    # "not yet" 409s), and every 503 (unavailable) has it by default; see ``retry_after``.
     retry_after_seconds: int | None = None
 
     def __init__(self, message: str, *, code: str | None = None, details: list[Any] | None = None) -> None:
@@ -17,6 +20,12 @@ class DomainError(Exception):
         if code:
             self.code = code
         self.details: list[Any] = details or []
+
+    @property
+    def retry_after(self) -> int | None:
+        if self.retry_after_seconds is None and self.status == 503:
+            return UNAVAILABLE_RETRY_SECONDS
+        return self.retry_after_seconds
 
 
 class InvalidInput(DomainError):
@@ -57,7 +66,7 @@ class Throttled(DomainError):
 
     status = 503
     code = "service_unavailable"
-    retry_after_seconds = 2
+    retry_after_seconds = UNAVAILABLE_RETRY_SECONDS
 
 
 class StaleWrite(Exception):

@@ -126,8 +126,8 @@ def documented(
 def error_response(
     status: int, code: str, message: str, details: list[Any] | None = None, retry_after: int | None = None
 ) -> Response[Any]:
-    """The error body; ``retry_after`` (a DomainError's ``retry_after_seconds``: 503s, "not yet" 409s) adds
-    the Retry-After header."""
+    """The error body; ``retry_after`` (a DomainError's ``retry_after``: 503s, "not yet" 409s) adds the
+    Retry-After header."""
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     return Response(
         status_code=status,
@@ -193,7 +193,7 @@ def build_resolver() -> APIGatewayRestResolver:
             metrics.unavailable(f"{event.http_method} {event.resource}")
         elif event.http_method == "PUT" and event.resource.endswith("/responses"):
             metrics.save_refused(exc.code)
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.retry_after_seconds)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.retry_after)
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _content_type(_exc: RequestUnsupportedContentType) -> Response[Any]:
