@@ -76,8 +76,9 @@ IdempotencyKey = Annotated[
 # key and attempt, never reused) instead of a reviewed one. AES-GCM from ``cryptography`` (pyca,
 # OpenSSL underneath) gives confidentiality and integrity together: a wrong key, a tampered value or
 # a value moved to another record fails to open instead of yielding a wrong token. HKDF turns the
-# Idempotency-Key (random, 16-128 characters) into a 256-bit key; each key seals one record, and the
-# nonce is random anyway, so a nonce is never reused under one key.
+# Idempotency-Key (random, 16-128 characters) into a 256-bit key. A key seals one record per route and
+# caller, each under a fresh random 96-bit nonce, so a nonce repeating under one key is out of reach.
+# The attempt id, which the old keystream was derived from, is bound as associated data instead.
 
 SEAL_VERSION = "v2"
 _NONCE_BYTES = 12  # 96 bits, GCM's native nonce size
