@@ -111,6 +111,24 @@ class InMemoryStore:
             for r in completion.final:
                 rec.responses[r.question_id] = _copy(r)
 
+    def extend_form(
+        self,
+        attempt_id: str,
+        expected_rev: int,
+        form: Form,
+        responses: Sequence[StoredResponse],
+        form_ttl: int | None = None,
+    ) -> None:
+        self.calls.append("extend_form")
+        with self._lock:
+            rec = self.attempts.get(attempt_id)
+            if rec is None or rec.meta.status != "in_progress" or rec.meta.rev != expected_rev:
+                raise StaleWrite("extend_form")
+            rec.meta.rev += 1
+            for r in responses:
+                rec.responses[r.question_id] = _copy(r)
+            self.attempts[attempt_id] = AttemptRecord(rec.meta, form, rec.responses)
+
     def claim_attempt(self, attempt_id: str, token_hash: str, candidate_id: str) -> None:
         self.calls.append("claim_attempt")
         with self._lock:

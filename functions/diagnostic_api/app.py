@@ -29,6 +29,7 @@ from exam_core.models.api import (
     AttemptCreated,
     AttemptOut,
     ExamId,
+    NextStage,
     PartnerSummary,
     PracticeResult,
     Result,
@@ -79,7 +80,9 @@ def start_diagnostic(
         route="POST /diagnostics",
         caller=f"partner:{partner}",
         body=request,
-        start=lambda: attempt_service().start(request.exam_id, "diagnostic", partner_id=partner),
+        start=lambda: attempt_service().start(
+            request.exam_id, "diagnostic", partner_id=partner, adaptive=request.adaptive
+        ),
         access=diagnostic_access(partner),
         context=app.lambda_context,
     )
@@ -113,6 +116,24 @@ def submit_diagnostic(
     responses = request.responses if request else ()
     return json_response(
         attempt_service().submit(attemptId, attempt_token(app), responses, diagnostic_access(_partner()))
+    )
+
+
+@app.post(
+    "/diagnostics/<attemptId>/next",
+    summary="Adaptive diagnostic: send the served stage's responses and get the next stage's questions",
+    responses=documented(NextStage, 400, 403, 409, 422, 503, auth="key"),
+    tags=["diagnostics"],
+    security=requires(PARTNER_KEY, ATTEMPT_TOKEN),
+    operation_id="nextDiagnosticStage",
+)
+def next_diagnostic_stage(
+    attemptId: DiagnosticId,
+    request: Annotated[SubmitRequest | None, Body()] = None,
+) -> Response[str]:
+    responses = request.responses if request else ()
+    return json_response(
+        attempt_service().next_stage(attemptId, attempt_token(app), responses, diagnostic_access(_partner()))
     )
 
 

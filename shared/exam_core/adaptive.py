@@ -22,10 +22,12 @@ import random
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from exam_core.assembly import _question as make_question
 from exam_core.bank import Bank
 from exam_core.blueprint import form_plan, largest_remainder
 from exam_core.errors import DomainError
 from exam_core.models.bank import Blueprint, Item
+from exam_core.models.records import Form, FormQuestion
 from exam_core.scoring import ScoreRow, conversion_table, pooled_estimate
 
 STAGES: tuple[int, ...] = (4, 6)
@@ -136,6 +138,64 @@ def next_stage(
             f"{len(answered)} items served does not end a stage of {[sum(s.values()) for s in plan.stages]}"
         )
     return []
+
+
+# ---------------------------------------------------------------- served forms (the API's adaptive diagnostic)
+
+ADAPTIVE_KIND = "adaptive"  # Form.kind of a staged diagnostic; its table is empty until the last stage is served
+
+
+def stage_ends(plan: StagePlan) -> list[int]:
+    """How many questions are served once each stage is: [4, 10] for 4 + 6."""
+    ends, total = [], 0
+    for stage in plan.stages:
+        total += sum(stage.values())
+        ends.append(total)
+    return ends
+
+
+def served_stages(form: Form, plan: StagePlan) -> int:
+    """How many stages ``form`` has served (its question count is always a stage end)."""
+    ends = stage_ends(plan)
+    if len(form.questions) not in ends:
+        raise ValueError(f"an adaptive form of {len(form.questions)} questions does not end a stage of {ends}")
+    return ends.index(len(form.questions)) + 1
+
+
+def current_stage_ids(form: Form, plan: StagePlan) -> set[str]:
+    """The question ids of the stage served last: the ones a call for the next stage answers."""
+    ends = [0, *stage_ends(plan)]
+    done = served_stages(form, plan)
+    return {q.question_id for q in form.questions[ends[done - 1] : ends[done]]}
+
+
+def _served(items: Sequence[Item], rng: random.Random, taken: set[str]) -> list[FormQuestion]:
+    # Opaque question ids and shuffled options exactly as a fixed form's (assembly's own helper).
+    return [make_question(item, True, rng, taken) for item in items]
+
+
+def first_form(bank: Bank, rng: random.Random, plan: StagePlan | None = None) -> Form:
+    """A new adaptive diagnostic: stage 1 served, no conversion table yet."""
+    plan = plan or stage_plan(bank.blueprint)
+    return Form(kind=ADAPTIVE_KIND, questions=_served(first_stage(bank, rng, plan), rng, set()), table=[])
+
+
+def extend(bank: Bank, form: Form, correct: Sequence[bool], rng: random.Random, plan: StagePlan | None = None) -> Form:
+    """``form`` with the next stage added, chosen from ``correct`` (one per served question, in order).
+
+    Once the last stage is in, the form gets the conversion table of all its items, as a fixed form has.
+    """
+    plan = plan or stage_plan(bank.blueprint)
+    items = [bank.items[q.item_id] for q in form.questions]
+    if len(correct) != len(items):
+        raise ValueError(f"{len(correct)} answers for {len(items)} served questions")
+    new = next_stage(bank, list(zip(items, correct, strict=True)), rng, plan)
+    if not new:
+        raise ValueError("every stage has been served")
+    questions = form.questions + _served(new, rng, {q.question_id for q in form.questions})
+    complete = len(questions) == plan.total
+    table = final_table(bank, [bank.items[q.item_id] for q in questions]) if complete else []
+    return Form(kind=ADAPTIVE_KIND, questions=questions, table=table)
 
 
 def final_table(bank: Bank, items: Sequence[Item]) -> list[ScoreRow]:

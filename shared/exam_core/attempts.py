@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from pydantic_core import to_json
 
 from exam_core import metrics
+from exam_core.adaptive import ADAPTIVE_KIND, current_stage_ids, extend, first_form, served_stages, stage_plan
 from exam_core.assembly import assemble, practice_form
 from exam_core.bank import Bank
 from exam_core.bank_cache import BankCache
@@ -231,10 +232,13 @@ class AttemptService:
         candidate_id: str | None = None,
         partner_id: str | None = None,
         avoid: Collection[str] = (),
+        adaptive: bool = False,
     ) -> AttemptCreated:
         """Assemble and store a new form. Anonymous attempts get a time-to-live for when abandoned."""
         return AttemptCreated.model_validate(
-            self.start_doc(exam_id, mode, candidate_id=candidate_id, partner_id=partner_id, avoid=avoid)
+            self.start_doc(
+                exam_id, mode, candidate_id=candidate_id, partner_id=partner_id, avoid=avoid, adaptive=adaptive
+            )
         )
 
     def start_doc(
@@ -245,10 +249,17 @@ class AttemptService:
         candidate_id: str | None = None,
         partner_id: str | None = None,
         avoid: Collection[str] = (),
+        adaptive: bool = False,
     ) -> dict[str, Any]:
-        """``start`` as the API serves it (``AttemptCreated``'s camelCase JSON shape), as plain data."""
+        """``start`` as the API serves it (``AttemptCreated``'s camelCase JSON shape), as plain data.
+
+        ``adaptive`` (diagnostics only) serves the first stage of the staged diagnostic instead of a whole form.
+        """
         bank = self._bank(exam_id)
-        form = assemble(bank, mode, self.rng_factory(), avoid=avoid)
+        if adaptive and mode == "diagnostic":
+            form = first_form(bank, self.rng_factory())
+        else:
+            form = assemble(bank, mode, self.rng_factory(), avoid=avoid)
         duration = duration_seconds(bank.blueprint, mode)
         if duration is not None and self.settings.duration_override_seconds:
             duration = self.settings.duration_override_seconds
@@ -513,6 +524,12 @@ class AttemptService:
             stored = parse_result(record.meta)
             if stored is not None:
                 return stored  # idempotent: same result again
+            if record.form.kind == ADAPTIVE_KIND and not record.form.table:
+                raise Conflict(
+                    "this adaptive diagnostic has stages still to serve: send each stage's answers to "
+                    "POST /diagnostics/{attemptId}/next, then submit",
+                    code="stages_pending",
+                )
             now = self.clock()
             if self._expired(record.meta, now):
                 result = self._finish(record, now, timed_out=True)
@@ -597,6 +614,57 @@ class AttemptService:
             timed_out=timed_out,
         )
         return result
+
+    # ------------------------------------------------------------ adaptive diagnostic
+
+    def next_stage(
+        self, attempt_id: str, token: str | None, responses: Sequence[ResponseIn], access: Access
+    ) -> dict[str, Any]:
+        """Take the served stage's answers and serve the next stage (``NextStage``'s shape, as plain data).
+
+        One read and one write: the attempt is read, the stage's answers are graded on the server (keys
+        never leave it), the next stage is chosen at the provisional estimate, and META (answers, served
+        ids) and FORM (the longer form) are written in one transaction on the revision read. Unanswered
+        questions of the stage count as wrong, as at submission.
+        """
+        for _ in range(SUBMIT_RETRIES):
+            record = self._load(attempt_id, token, access)
+            if record.form.kind != ADAPTIVE_KIND:
+                raise Conflict("this diagnostic was served whole: submit it", code="not_adaptive")
+            now = self.clock()
+            self._ensure_open(record, now)
+            bank = self.banks.get(record.meta.exam_id)
+            plan = stage_plan(bank.blueprint)
+            if record.form.table:
+                raise Conflict("every stage has been served: submit the diagnostic", code="stages_complete")
+            final = self._validate(responses, int(now), record.form) if responses else []
+            current = current_stage_ids(record.form, plan)
+            outside = [
+                {"questionId": r.question_id, "code": "not_in_stage"} for r in final if r.question_id not in current
+            ]
+            if outside:
+                raise InvalidInput(
+                    "responses can only answer the stage served last", code="invalid_responses", details=outside
+                )
+            merged = with_final(record, final)
+            graded = grade(bank, record.form, merged.responses)
+            form = extend(bank, record.form, [g.correct for g in graded], self.rng_factory(), plan)
+            meta = record.meta
+            form_ttl = None if meta.ttl is None else meta.ttl + self.settings.diagnostic_retention_days * DAY
+            try:
+                self.store.extend_form(attempt_id, meta.rev, form, final, form_ttl)
+            except StaleWrite:
+                continue  # another call for this stage won: read again (it then finds the stage served)
+            stage = served_stages(form, plan)
+            return {
+                "attemptId": attempt_id,
+                "stage": stage,
+                "stageCount": len(plan.stages),
+                "last": stage == len(plan.stages),
+                "questionCount": len(form.questions),
+                "questions": self._question_rows(bank, form)[len(record.form.questions) :],
+            }
+        raise RetryLater("the diagnostic is changing too fast; retry", code="attempt_busy")
 
     # ------------------------------------------------------------ problem reports
 

@@ -87,6 +87,14 @@ class Store(Protocol):
         self, attempt_id: str, guard: SaveGuard, responses: Sequence[StoredResponse]
     ) -> tuple[AttemptMeta, dict[str, StoredResponse]]: ...
     def finish_attempt(self, attempt_id: str, expected_rev: int, completion: Completion) -> None: ...
+    def extend_form(
+        self,
+        attempt_id: str,
+        expected_rev: int,
+        form: Form,
+        responses: Sequence[StoredResponse],
+        form_ttl: int | None = None,
+    ) -> None: ...
     def claim_attempt(self, attempt_id: str, token_hash: str, candidate_id: str) -> None: ...
     def partner_attempts(
         self, partner_id: str, start: int, end: int, limit: int
@@ -477,6 +485,45 @@ class DynamoStore:
             "ExpressionAttributeValues": values,
         }
         self._call("update_item", **update)
+
+    def extend_form(
+        self,
+        attempt_id: str,
+        expected_rev: int,
+        form: Form,
+        responses: Sequence[StoredResponse],
+        form_ttl: int | None = None,
+    ) -> None:
+        """An adaptive diagnostic's next stage in one transaction, on the revision that was read.
+
+        META takes the finished stage's responses and the new question ids (``qs``) if it is still in
+        progress at ``expected_rev``; FORM is replaced by ``form``, the served questions so far (and, after
+        the last stage, the conversion table). A lost race is a ``StaleWrite``.
+        """
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {
+            ":ip": _s("in_progress"),
+            ":rev": _n(expected_rev),
+            ":one": _n(1),
+            ":qs": {"SS": [q.question_id for q in form.questions]},
+        }
+        sets = ["rev = rev + :one", *_set_responses(responses, names, values)]
+        update: dict[str, Any] = {
+            "TableName": self.attempts_table,
+            "Key": {"pk": _s(attempt_id), "sk": _s("META")},
+            "UpdateExpression": "SET " + ", ".join(sets) + " ADD qs :qs",
+            "ConditionExpression": "st = :ip AND rev = :rev",
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            update["ExpressionAttributeNames"] = names
+        form_item: dict[str, Any] = {"pk": _s(attempt_id), "sk": _s("FORM"), "form": _s(form.to_json())}
+        if form_ttl is not None:
+            form_item["ttl"] = _n(form_ttl)
+        self._call(
+            "transact_write_items",
+            TransactItems=[{"Update": update}, {"Put": {"TableName": self.attempts_table, "Item": form_item}}],
+        )
 
     def claim_attempt(self, attempt_id: str, token_hash: str, candidate_id: str) -> None:
         """Give an anonymous attempt to a candidate and stop its time-to-live, both items at once."""

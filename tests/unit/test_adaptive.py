@@ -19,11 +19,16 @@ from exam_core.adaptive import (
     select_stage,
     stage_plan,
 )
+from exam_core.attempts import AttemptService, diagnostic_access
 from exam_core.bank import Bank
 from exam_core.blueprint import form_plan
-from exam_core.models.bank import Item
+from exam_core.errors import Conflict, Forbidden, InvalidInput
+from exam_core.models.api import QuestionOut, ResponseIn, Result
+from exam_core.models.bank import Blueprint, Item
 
+from tests.fakes import InMemoryStore
 from tests.unit.helpers import make_item, tiny_blueprint
+from tests.unit.test_attempt_service import FakeClock, load_bank, make_service
 
 
 def _domain_counts(bank: Bank, items: list[Item]) -> dict[str, int]:
@@ -121,3 +126,81 @@ def test_given_too_few_items_in_a_domain_then_the_stage_is_a_503_domain_error() 
     with pytest.raises(AdaptiveBankTooSmall) as caught:
         select_stage(bank, {"alpha": 2}, 0.0, random.Random(0))
     assert caught.value.status == 503
+
+
+# ---------------------------------------------------------------- the staged diagnostic through AttemptService
+
+
+@pytest.fixture
+def service(bank_files: tuple[Blueprint, list[Item]]) -> tuple[AttemptService, InMemoryStore]:
+    store = InMemoryStore()
+    load_bank(store, bank_files)
+    return make_service(store, FakeClock()), store
+
+
+def _first_option(questions: list[dict[str, object]] | list[QuestionOut]) -> list[ResponseIn]:
+    out = []
+    for q in questions:
+        qid = q.question_id if isinstance(q, QuestionOut) else str(q["questionId"])
+        out.append(ResponseIn(question_id=qid, selected=["a"]))
+    return out
+
+
+def test_given_an_adaptive_start_when_each_stage_is_answered_then_the_next_comes_in_one_read_and_one_write(
+    service: tuple[AttemptService, InMemoryStore],
+) -> None:
+    svc, store = service
+    access = diagnostic_access("partner-1")
+    started = svc.start("clf-c02", "diagnostic", partner_id="partner-1", adaptive=True)
+    assert started.question_count == 4 and [q.number for q in started.questions] == [1, 2, 3, 4]
+    store.calls.clear()
+    stage = svc.next_stage(started.attempt_id, started.attempt_token, _first_option(started.questions), access)
+    assert store.calls == ["load_attempt", "extend_form"]
+    assert stage["stage"] == 2 and stage["stageCount"] == 2 and stage["last"] is True
+    assert stage["questionCount"] == 10 and [q["number"] for q in stage["questions"]] == list(range(5, 11))
+    served = {q.question_id for q in started.questions}
+    assert served.isdisjoint(q["questionId"] for q in stage["questions"])
+    for q in stage["questions"]:
+        assert {"key", "b", "itemId", "scored", "explanation"}.isdisjoint(q)
+    doc = svc.get_doc(started.attempt_id, started.attempt_token, access)
+    assert doc["questionCount"] == 10 and len(doc["responses"]) == 4  # stage 1's answers are kept
+
+    with pytest.raises(Conflict) as again:
+        svc.next_stage(started.attempt_id, started.attempt_token, [], access)
+    assert again.value.code == "stages_complete"
+    result = svc.submit(started.attempt_id, started.attempt_token, _first_option(stage["questions"]), access)
+    assert isinstance(result, Result) and result.scored.total == 10
+    rec = store.load_attempt(started.attempt_id)
+    assert rec is not None and len(rec.form.table) == 11  # the ten served items' conversion table
+
+
+def test_given_an_adaptive_diagnostic_with_a_stage_pending_then_submission_is_a_409(
+    service: tuple[AttemptService, InMemoryStore],
+) -> None:
+    svc, _ = service
+    access = diagnostic_access("p")
+    started = svc.start("clf-c02", "diagnostic", partner_id="p", adaptive=True)
+    with pytest.raises(Conflict) as caught:
+        svc.submit(started.attempt_id, started.attempt_token, [], access)
+    assert caught.value.code == "stages_pending"
+
+
+def test_given_responses_outside_the_served_stage_or_a_fixed_diagnostic_then_next_is_refused(
+    service: tuple[AttemptService, InMemoryStore],
+) -> None:
+    svc, store = service
+    access = diagnostic_access("p")
+    started = svc.start("clf-c02", "diagnostic", partner_id="p", adaptive=True)
+    with pytest.raises(InvalidInput) as unknown:
+        svc.next_stage(started.attempt_id, started.attempt_token, [ResponseIn(question_id="q0000000041")], access)
+    assert unknown.value.details[0]["code"] == "unknown_question"
+    stage = svc.next_stage(started.attempt_id, started.attempt_token, [], access)  # unanswered: all wrong
+    assert len(stage["questions"]) == 6
+    fixed = svc.start("clf-c02", "diagnostic", partner_id="p")
+    assert fixed.question_count == 10
+    with pytest.raises(Conflict) as whole:
+        svc.next_stage(fixed.attempt_id, fixed.attempt_token, [], access)
+    assert whole.value.code == "not_adaptive"
+    with pytest.raises(Forbidden):
+        svc.next_stage(started.attempt_id, "wrong-token", [], access)
+    assert "extend_form" not in store.calls[-1:]

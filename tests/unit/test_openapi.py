@@ -135,6 +135,7 @@ STABLE_OPERATION_IDS = {
     ("POST", "/diagnostics"): "startDiagnostic",
     ("GET", "/diagnostics/{attemptId}"): "getDiagnostic",
     ("POST", "/diagnostics/{attemptId}/submit"): "submitDiagnostic",
+    ("POST", "/diagnostics/{attemptId}/next"): "nextDiagnosticStage",
     ("GET", "/diagnostics/{attemptId}/review"): "reviewDiagnostic",
     ("GET", "/partner/summary"): "getPartnerSummary",
     ("POST", "/me/attempts"): "startMyAttempt",

@@ -123,9 +123,16 @@ class StartAttemptRequest(RequestModel):
 
 
 class StartDiagnosticRequest(RequestModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"examId": "clf-c02"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"examId": "clf-c02"}, {"examId": "clf-c02", "adaptive": True}]}
+    )
 
     exam_id: ExamId
+    adaptive: bool = Field(
+        default=False,
+        description="Serve the diagnostic in stages chosen by the answers so far (POST .../next); "
+        "false (the default) serves the fixed ten-question form at once.",
+    )
 
 
 class ResponseIn(RequestModel):
@@ -233,6 +240,17 @@ class AttemptCreated(ApiModel):
     expires_at: datetime | None
     duration_seconds: int | None
     question_count: int
+    questions: list[QuestionOut]
+
+
+class NextStage(ApiModel):
+    """The next stage of an adaptive diagnostic: its new questions, numbered after the ones already served."""
+
+    attempt_id: str
+    stage: int = Field(description="This stage's number, from 1")
+    stage_count: int
+    last: bool = Field(description="True when this is the last stage: answer it, then submit")
+    question_count: int = Field(description="Questions served so far, this stage's included")
     questions: list[QuestionOut]
 
 
