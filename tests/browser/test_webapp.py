@@ -207,6 +207,16 @@ def test_a_full_exam_answered_by_clicking_shows_the_score_the_api_stored(base_ur
     expect(cards.first.get_by_test_id("review-option")).to_have_count(len(first["options"]))
     expect(cards.first).to_contain_text(first["options"][0]["explanation"])
     page.screenshot(path=str(REPORTS / "web-review.png"))
+    # report a problem from the review (through the attempt-token route: this tab started the attempt)
+    report = cards.first.get_by_test_id("report")
+    report.locator("summary").click()
+    report.get_by_test_id("report-reason").select_option("unclear")
+    report.get_by_test_id("report-comment").fill("The second sentence can be read two ways.")
+    report.get_by_test_id("report-send").click()
+    expect(report.get_by_test_id("report-status")).to_contain_text("Thank you")
+    item_id = bank_by_stem()[" ".join(first["stem"].split())]["id"]
+    reports = api.get(f"/admin/items/{item_id}", headers=ADMIN).body["reports"]
+    assert any(r["reason"] == "unclear" and "two ways" in r.get("comment", "") for r in reports), reports
     page.get_by_test_id("filter-show").select_option("wrong")
     expect(cards).to_have_count(sum(1 for q in review["questions"] if not q["correct"]))
     page.get_by_test_id("filter-show").select_option("flagged")

@@ -8,6 +8,9 @@ export function setToken(value) {
   if (value) sessionStorage.setItem(TOKEN_KEY, value); else sessionStorage.removeItem(TOKEN_KEY);
 }
 
+/** Where the token of an attempt started in this tab is kept. @param {string} attemptId */
+export const attemptTokenKey = (attemptId) => `exam-app:attempt-token:${attemptId}`;
+
 export class ApiError extends Error {
   /**
    * @param {number} status HTTP status, 0 when the service could not be reached

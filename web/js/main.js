@@ -1,6 +1,6 @@
 /** The app's router: #/ home, #/exam/<id>/<n|submit>, #/result/<id>, #/review/<id>. */
 import { h, show, showAll } from "./dom.js";
-import { call, errorText, randomKey, token, setToken } from "./api.js";
+import { attemptTokenKey, call, errorText, randomKey, token, setToken } from "./api.js";
 import { openExam, positionKey } from "./exam.js";
 import { resultView } from "./result.js";
 import { homeView } from "./home.js";
@@ -47,6 +47,8 @@ async function startExam(examId, button, errorEl) {
   try {
     const a = await call("POST", "/me/attempts", { examId, mode: "full" }, { "Idempotency-Key": randomKey() });
     sessionStorage.setItem(positionKey(a.attemptId), "1");
+    // the attempt token opens the problem-report route (there is no /me one); kept for this tab only
+    sessionStorage.setItem(attemptTokenKey(a.attemptId), a.attemptToken);
     go(`#/exam/${a.attemptId}/1`);
   } catch (e) {
     button.disabled = false;

@@ -1,6 +1,41 @@
 /** Per-question review after submission: choice, key, an explanation per option, the task statement and the
  * reference; filters for wrong, flagged and domain. Built from GET /me/attempts/{id}/review. */
 import { h, safeUrl, announce } from "./dom.js";
+import { attemptTokenKey, call, errorText } from "./api.js";
+
+const REASONS = [["wrong_key", "The key is wrong"], ["unclear", "The question is unclear"],
+  ["outdated", "The facts are out of date"], ["typo", "A typo"], ["other", "Something else"]];
+
+/**
+ * "Report a problem": through the attempt-token route, so only in the tab that started the attempt.
+ * @param {string} attemptId @param {string} questionId @param {number} number @param {string} attemptToken
+ */
+function reportBox(attemptId, questionId, number, attemptToken) {
+  const id = `r-${questionId}`;
+  const reason = /** @type {HTMLSelectElement} */ (h("select", { id: `${id}-reason`, "data-testid": "report-reason" },
+    ...REASONS.map(([v, text]) => h("option", { value: v }, text))));
+  const comment = /** @type {HTMLTextAreaElement} */ (h("textarea", { id: `${id}-comment`, maxlength: "500", rows: "3", "data-testid": "report-comment" }));
+  const status = h("p", { role: "status", "data-testid": "report-status" });
+  const send = /** @type {HTMLButtonElement} */ (h("button", { type: "submit", "data-testid": "report-send" }, "Send the report"));
+  const form = h("form", { onsubmit: async (/** @type {Event} */ e) => {
+    e.preventDefault();
+    send.disabled = true;
+    status.textContent = "Sending…";
+    try {
+      await call("POST", `/attempts/${encodeURIComponent(attemptId)}/questions/${encodeURIComponent(questionId)}/report`,
+        { reason: reason.value, comment: comment.value.trim() }, { "X-Attempt-Token": attemptToken });
+      status.textContent = "Thank you: the report was sent to the people who maintain the questions.";
+    } catch (err) {
+      send.disabled = false;
+      status.textContent = `The report was not sent. ${errorText(err)}`;
+    }
+  } },
+  h("p", {}, h("label", { for: `${id}-reason` }, "What is wrong? "), reason),
+  h("p", {}, h("label", { for: `${id}-comment` }, "Details (optional, up to 500 characters)"), h("br"), comment),
+  send, status);
+  return h("details", { class: "report", "data-testid": "report" },
+    h("summary", {}, `Report a problem with question ${number}`), form);
+}
 
 /**
  * @typedef {{id: string, text: string, correct: boolean, selected: boolean, explanation: string}} ReviewOption
@@ -9,8 +44,8 @@ import { h, safeUrl, announce } from "./dom.js";
  *   domainId: string, domainName: string, taskStatement?: {id: string, text: string}, reference?: string}} ReviewQuestion
  */
 
-/** @param {ReviewQuestion} q */
-function questionCard(q) {
+/** @param {ReviewQuestion} q @param {string} attemptId @param {string|null} attemptToken */
+function questionCard(q, attemptId, attemptToken) {
   const verdict = !q.selected.length ? "Not answered" : q.correct ? "Correct" : "Incorrect";
   const url = safeUrl(q.reference);
   return h("article", { class: `card review-q ${q.correct ? "right" : "wrong"}`, "data-testid": "review-q",
@@ -27,7 +62,8 @@ function questionCard(q) {
       h("p", { class: "muted small" }, o.explanation)))),
     h("p", { class: "muted small" }, `Your answer: ${q.selected.length ? q.selected.join(", ").toUpperCase() : "none"} · Key: ${q.key.join(", ").toUpperCase()}`),
     h("p", { class: "small" }, `${q.domainName}`, q.taskStatement ? ` · Task ${q.taskStatement.id}: ${q.taskStatement.text}` : ""),
-    url ? h("p", { class: "small" }, h("a", { href: url, rel: "noopener noreferrer", target: "_blank", "data-testid": "reference" }, "Read the AWS documentation on this")) : "");
+    url ? h("p", { class: "small" }, h("a", { href: url, rel: "noopener noreferrer", target: "_blank", "data-testid": "reference" }, "Read the AWS documentation on this")) : "",
+    attemptToken ? reportBox(attemptId, q.questionId, q.number, attemptToken) : "");
 }
 
 /**
@@ -36,6 +72,7 @@ function questionCard(q) {
  */
 export function reviewView(review) {
   const qs = review.questions;
+  const attemptToken = sessionStorage.getItem(attemptTokenKey(review.attemptId));
   const title = h("h1", { tabindex: "-1" }, "Review your answers");
   const show = /** @type {HTMLSelectElement} */ (h("select", { id: "f-show", "data-testid": "filter-show" },
     h("option", { value: "all" }, "All questions"),
@@ -49,7 +86,7 @@ export function reviewView(review) {
   const apply = () => {
     const picked = qs.filter((q) => (show.value === "all" || (show.value === "wrong" ? !q.correct : q.flagged))
       && (!domain.value || q.domainId === domain.value));
-    list.replaceChildren(...(picked.length ? picked.map(questionCard) : [h("p", { class: "muted" }, "No question matches these filters.")]));
+    list.replaceChildren(...(picked.length ? picked.map((q) => questionCard(q, review.attemptId, attemptToken)) : [h("p", { class: "muted" }, "No question matches these filters.")]));
     count.textContent = `Showing ${picked.length} of ${qs.length} questions.`;
   };
   show.addEventListener("change", () => { apply(); announce(count.textContent || ""); });
@@ -59,6 +96,7 @@ export function reviewView(review) {
   return {
     nodes: [title,
       h("p", {}, `${qs.length - wrong} correct, ${wrong} wrong or unanswered, ${flagged} flagged.`),
+      h("p", { class: "muted", hidden: attemptToken ? "" : null }, "To report a problem with a question, open this review in the browser tab where you took the exam."),
       h("div", { class: "filters" },
         h("label", { for: "f-show" }, "Show "), show, " ",
         h("label", { for: "f-domain" }, "Domain "), domain),
