@@ -121,6 +121,8 @@ class ExamScreen {
   stop() {
     document.removeEventListener("keydown", this.onKey);
     clearInterval(this.ticker);
+    // leaving the exam (Home, Back): send what is queued once; if that fails it stays queued for next time
+    if (this.saver.count && !this.submitting) this.saver.flush();
     this.saver.stop();
   }
 
