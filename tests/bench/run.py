@@ -364,6 +364,17 @@ def dynamodb_calls() -> dict[str, Any]:
         out["submit_diagnostic"] = count(
             lambda: service.submit(diag.attempt_id, diag.attempt_token, access=diagnostic_access("bench-partner"))
         )
+        # The adaptive diagnostic: its start, and the next stage (one read, one transaction).
+        out["start_adaptive_diagnostic"] = count(
+            lambda: service.start("clf-c02", "diagnostic", partner_id="bench-partner", adaptive=True)
+        )
+        staged = service.start("clf-c02", "diagnostic", partner_id="bench-partner", adaptive=True)
+        stage_answers = [ResponseIn(question_id=x.question_id, selected=["a"]) for x in staged.questions]
+        out["next_diagnostic_stage"] = count(
+            lambda: service.next_stage(
+                staged.attempt_id, staged.attempt_token, stage_answers, diagnostic_access("bench-partner")
+            )
+        )
 
         candidates = CandidateService(store, service)
         for _ in range(2):

@@ -158,6 +158,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/attempts/{attemptId}/questions/{questionId}/report"): TOKEN,
     ("GET", "/diagnostics/{attemptId}"): PARTNER,
     ("POST", "/diagnostics/{attemptId}/submit"): PARTNER,
+    ("POST", "/diagnostics/{attemptId}/next"): PARTNER,
     ("GET", "/diagnostics/{attemptId}/review"): PARTNER,
     ("GET", "/me/attempts/{attemptId}"): CANDIDATE,
     ("PUT", "/me/attempts/{attemptId}/responses"): CANDIDATE,
