@@ -15,7 +15,8 @@ NOWHERE = "0" * 32
 def _start(api: Api, body: dict[str, Any] | None = None) -> dict[str, Any]:
     r = api.post("/diagnostics", body or {"examId": "clf-c02", "adaptive": True}, headers=KEY)
     assert r.status == 201, r.body
-    return r.body
+    created: dict[str, Any] = r.body
+    return created
 
 
 def _headers(d: dict[str, Any], key: dict[str, str] = KEY) -> dict[str, str]:
