@@ -87,16 +87,16 @@ def phone(browser: Browser) -> Iterator[Tab]:
         tab.page.context.close()
 
 
-def sign_in(page: Page, base_url: str, candidate: str) -> None:
+def sign_in(page: Page, base_url: str, candidate: str, timeout: float = 5_000) -> None:
     page.goto(f"{base_url}/")
     page.get_by_test_id("candidate-id").fill(candidate)
     page.get_by_test_id("sign-in").click()
-    expect(page.get_by_test_id("start-full")).to_be_visible()
+    expect(page.get_by_test_id("start-full")).to_be_visible(timeout=timeout)
 
 
-def start_exam(page: Page) -> str:
+def start_exam(page: Page, timeout: float = 5_000) -> str:
     page.get_by_test_id("start-full").click()
-    expect(page.get_by_test_id("question-stem")).to_be_visible()
+    expect(page.get_by_test_id("question-stem")).to_be_visible(timeout=timeout)
     match = re.search(r"#/exam/([0-9a-f]+)/1$", page.url)
     assert match, page.url
     return match.group(1)
@@ -127,8 +127,8 @@ def focused_testid(page: Page) -> str | None:
     return value
 
 
-def wait_saved(page: Page) -> None:
-    expect(page.get_by_test_id("save-state")).to_have_text("All answers saved", timeout=15_000)
+def wait_saved(page: Page, timeout: float = 15_000) -> None:
+    expect(page.get_by_test_id("save-state")).to_have_text("All answers saved", timeout=timeout)
 
 
 def test_a_full_exam_answered_by_clicking_shows_the_score_the_api_stored(base_url: str, desktop: Tab) -> None:
@@ -474,6 +474,52 @@ def test_saves_refused_with_503_or_offline_are_retried_until_saved(base_url: str
     wait_saved(page)
     body = api.get(f"/me/attempts/{attempt_id}", headers=who).body
     assert body["answeredCount"] == 2
+    assert not desktop.errors
+
+
+@pytest.fixture(scope="module")
+def faulty_url() -> Iterator[str]:
+    yield from start_web_server({"LOCAL_DYNAMODB_FAULT_RATE": "0.5", "LOCAL_DYNAMODB_FAULT_SEED": "15"})
+
+
+def get_patiently(api: Api, path: str, headers: dict[str, str]) -> Any:
+    for _ in range(20):
+        reply = api.get(path, headers=headers)
+        if reply.status != 503:
+            assert reply.status == 200, reply.body
+            return reply.body
+        time.sleep(float(reply.headers.get("Retry-After", "1")))
+    raise AssertionError(f"{path} kept answering 503")
+
+
+def test_with_dynamodb_failing_half_its_calls_every_answer_reaches_the_review(faulty_url: str, desktop: Tab) -> None:
+    page, api, who = desktop.page, Api(faulty_url), me("web-faults")
+    statuses: list[int] = []
+    page.on("response", lambda r: statuses.append(r.status) if "/me/" in r.url else None)
+    slow = 40_000  # each refusal waits its Retry-After
+    page.context.set_default_timeout(slow)
+    sign_in(page, faulty_url, "web-faults", slow)
+    attempt_id = start_exam(page, slow)
+    questions = get_patiently(api, f"/me/attempts/{attempt_id}", who)["questions"]
+    clicked: dict[str, list[str]] = {}
+    for number, q in enumerate(questions[:12], start=1):
+        expect(page.get_by_test_id("progress")).to_have_text(f"Question {number} of 65")
+        for i in picks_for(number, q):
+            page.get_by_test_id("option").nth(i).click()
+        clicked[q["questionId"]] = sorted(q["options"][i]["id"] for i in picks_for(number, q))
+        page.get_by_test_id("next").click()
+    wait_saved(page, 60_000)
+    page.get_by_test_id("to-review").click()
+    page.get_by_test_id("submit").click()
+    page.get_by_test_id("confirm-submit").click()
+    expect(page.get_by_test_id("score")).to_be_visible(timeout=slow)
+    review = get_patiently(api, f"/me/attempts/{attempt_id}/review", who)
+    assert {q["questionId"]: q["selected"] for q in review["questions"] if q["selected"]} == clicked
+    page.get_by_test_id("open-review").click()
+    expect(page.get_by_test_id("review-q")).to_have_count(65, timeout=slow)
+    faults = json.loads(api.get("/_local/faults").raw)
+    print(f"app saw {statuses.count(503)} responses 503 of {len(statuses)}; injected: {faults}")
+    assert statuses.count(503) >= 1  # the journey did meet refusals, and got through them
     assert not desktop.errors
 
 

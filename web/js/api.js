@@ -34,13 +34,35 @@ export function randomKey() {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** @param {number} seconds */
+const sleep = (seconds) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+
 /**
- * One API call. Throws ApiError (status 0 when the network failed).
+ * One API call. Throws ApiError (status 0 when the network failed). A call that is safe to repeat
+ * (every GET; a start with an Idempotency-Key) is retried up to `retries` times when the answer was
+ * 503, 429 or "busy", after the answer's Retry-After (1 s when absent).
  * @param {string} method @param {string} path @param {any} [body]
  * @param {Record<string,string>} [extraHeaders]
+ * @param {number} [retries]
  * @returns {Promise<any>}
  */
-export async function call(method, path, body, extraHeaders = {}) {
+export async function call(method, path, body, extraHeaders = {}, retries = method === "GET" || "Idempotency-Key" in extraHeaders ? 3 : 0) {
+  for (let left = retries; ; left--) {
+    try {
+      return await callOnce(method, path, body, extraHeaders);
+    } catch (e) {
+      if (!(e instanceof ApiError) || !e.retryable || e.status === 0 || left <= 0) throw e;
+      await sleep(Math.min(e.retryAfter || 1, 10));
+    }
+  }
+}
+
+/**
+ * @param {string} method @param {string} path @param {any} body
+ * @param {Record<string,string>} extraHeaders
+ * @returns {Promise<any>}
+ */
+async function callOnce(method, path, body, extraHeaders) {
   /** @type {Record<string,string>} */
   const headers = { ...extraHeaders };
   const t = token();
