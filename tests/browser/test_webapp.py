@@ -304,6 +304,10 @@ def test_b_a_reload_mid_exam_keeps_the_question_answers_and_flags(base_url: str,
         assert not other.errors
     finally:
         other.page.context.close()
+    # signing out forgets the token and everything the tab kept
+    page.get_by_test_id("sign-out").click()
+    expect(page.get_by_test_id("candidate-id")).to_be_visible()
+    assert page.evaluate("() => Object.keys(sessionStorage).filter(k => k.startsWith('exam-app:'))") == []
     assert not phone.errors
 
 
@@ -354,6 +358,7 @@ def test_keys_choose_flag_and_move_and_never_over_select(base_url: str, desktop:
     attempt_id = start_exam(page)
     questions = api.get(f"/me/attempts/{attempt_id}", headers=who).body["questions"]
     multi = next(i for i, q in enumerate(questions) if i > 0 and q["type"] == "multiple")
+    expect(page).to_have_title("Question 1 of 65 · Exam practice")
     page.keyboard.press("2")
     expect(page.get_by_test_id("option").nth(1)).to_be_checked()
     page.keyboard.press("f")

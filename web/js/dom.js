@@ -41,13 +41,17 @@ function fill(el, props, children) {
 }
 
 /**
- * Replace the main region's content and move focus to it (or to `focus`).
+ * Replace the main region's content, title the page (`title`, else the screen's h1) and move focus to the
+ * main region (or to `focus`).
  * @param {Node[]} nodes
  * @param {HTMLElement} [focus]
+ * @param {string} [title]
  */
-export function showAll(nodes, focus) {
+export function showAll(nodes, focus, title) {
   const main = /** @type {HTMLElement} */ (document.getElementById("main"));
   main.replaceChildren(...nodes);
+  const heading = title || main.querySelector("h1")?.textContent || "";
+  document.title = heading ? `${heading} · Exam practice` : "Exam practice";
   (focus || main).focus();
 }
 

@@ -169,7 +169,7 @@ class ExamScreen {
       : "";
     this.body.replaceChildren(fieldset, controls, finish, this.keysHelp);
     this.sync();
-    showAll([this.bar, this.warnEl, this.body, this.nav], stem);
+    showAll([this.bar, this.warnEl, this.body, this.nav], stem, `Question ${this.index + 1} of ${total}`);
   }
 
   /** Bring inputs, the hint, the flag button and the navigator in line with the answers. */

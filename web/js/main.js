@@ -108,12 +108,21 @@ async function review(id) {
   }
 }
 
+/** Sign out: forget the token and everything this tab kept for the candidate (queues, positions, attempt tokens). */
+function signOut() {
+  leave();  // the exam screen sends what is queued, still with the token
+  leave = () => {};
+  setToken(null);
+  for (const key of Object.keys(sessionStorage)) if (key.startsWith("exam-app:")) sessionStorage.removeItem(key);
+  go("#/");
+}
+
 function header() {
   const who = /** @type {HTMLElement} */ (document.getElementById("who"));
   const t = token();
   who.replaceChildren(t
     ? h("span", {}, h("span", { class: "muted" }, `Signed in as ${t.replace(/^dev:/, "")} `),
-        h("button", { type: "button", class: "secondary", "data-testid": "sign-out", onclick: () => { setToken(null); go("#/"); } }, "Sign out"))
+        h("button", { type: "button", class: "secondary", "data-testid": "sign-out", onclick: signOut }, "Sign out"))
     : "");
 }
 
