@@ -6,6 +6,8 @@
   ``{"message": "..."}`` on a 401, 403 or 429, which the document declares for those routes.
 - Start requests sometimes name a real exam: the schema allows any ``^[a-z0-9-]{2,32}$`` id, and a
   random one is always a 404, so without this no attempt would ever start and nothing could chain.
+- A missing SigV4 signature on the admin routes is API Gateway's ``403 {"message": "Missing Authentication
+  Token"}``, not the 401 that ``missing_required_header`` expects whenever ``Authorization`` is missing.
 """
 
 from __future__ import annotations
@@ -69,3 +71,29 @@ def real_exam_sometimes(ctx: Any, strategy: Any) -> Any:
     if operation is None or operation.method.upper() != "POST" or operation.path not in START_PATHS:
         return strategy
     return st.one_of(strategy.map(_with_real_exam), strategy)
+
+
+IAM_ROUTES = "/admin/"
+MISSING_SIGNATURE = {"message": "Missing Authentication Token"}
+
+
+def is_api_gateway_missing_signature(failure: Any, case: Any, status: int, content: bytes) -> bool:
+    """A missing_required_header failure for Authorization on an AWS_IAM route answered as API Gateway answers it.
+
+    The admin routes' SigV4 scheme is declared as API Gateway declares it (an apiKey in ``Authorization``), and
+    API Gateway refuses a request without a signature with ``403 {"message": "Missing Authentication Token"}``
+    (so does the local gateway); schemathesis expects 401 whenever ``Authorization`` is missing.
+    """
+    if getattr(failure, "header_name", "").lower() != "authorization" or status != 403:
+        return False
+    if not str(case.operation.path).startswith(IAM_ROUTES):
+        return False
+    try:
+        return bool(json.loads(content) == MISSING_SIGNATURE)
+    except ValueError:
+        return False
+
+
+@schemathesis.hook("filter_failure")
+def api_gateway_refuses_a_missing_signature_with_403(ctx: Any, failure: Any, case: Any, response: Any) -> bool:
+    return not is_api_gateway_missing_signature(failure, case, response.status_code, response.content)

@@ -234,3 +234,20 @@ def test_the_import_example_is_an_item_the_bank_would_accept(blueprint: Blueprin
     assert [item.id for item in items] == ["clf-3.6-901"]
     services = set(yaml.safe_load((ROOT / "infra/bank/clf-c02/services.yaml").read_text())["services"])
     assert set(items[0].services) <= services
+
+
+def test_the_fuzz_accepts_api_gateways_403_for_a_missing_signature_and_nothing_else() -> None:
+    from types import SimpleNamespace
+
+    from tests.fuzz.hooks import is_api_gateway_missing_signature
+
+    missing = SimpleNamespace(header_name="Authorization")
+    admin = SimpleNamespace(operation=SimpleNamespace(path="/admin/items"))
+    candidate = SimpleNamespace(operation=SimpleNamespace(path="/me/attempts"))
+    gateway = b'{"message":"Missing Authentication Token"}'
+    assert is_api_gateway_missing_signature(missing, admin, 403, gateway)
+    assert not is_api_gateway_missing_signature(missing, candidate, 403, gateway)  # Cognito answers 401
+    assert not is_api_gateway_missing_signature(missing, admin, 200, b"{}")
+    assert not is_api_gateway_missing_signature(missing, admin, 403, b'{"error":{"code":"x"}}')
+    assert not is_api_gateway_missing_signature(SimpleNamespace(header_name="X-Api-Key"), admin, 403, gateway)
+    assert not is_api_gateway_missing_signature(SimpleNamespace(), admin, 403, gateway)  # another check's failure
