@@ -83,7 +83,8 @@ class ExamScreen {
     this.timerEl = h("span", { class: "timer", role: "timer", "aria-label": "Time left", "data-testid": "timer" });
     this.warnEl = h("p", { class: "warning", "aria-live": "assertive", "data-testid": "time-warning" });
     this.saveEl = h("span", { class: "save", role: "status", "data-testid": "save-state" }, "All answers saved");
-    this.countEl = h("span", { class: "count", "data-testid": "progress" });
+    // the screen's h1: "Question n of 65", or "Review before submitting"
+    this.countEl = h("h1", { class: "count", tabindex: "-1", "data-testid": "progress" });
     this.bar = h("div", { class: "exam-bar" }, this.countEl, this.timed ? this.timerEl : "", this.saveEl);
     this.body = h("div", { class: "exam-body" });
     /** @type {HTMLButtonElement[]} */
@@ -327,7 +328,6 @@ class ExamScreen {
       ? h("ul", { class: "jump-list", "data-testid": testid }, ...qs.map((q) => h("li", {},
           h("button", { type: "button", class: "secondary", onclick: () => this.goTo(q.number - 1) }, `Question ${q.number}`))))
       : h("p", { class: "muted", "data-testid": testid }, none);
-    const title = h("h1", { tabindex: "-1" }, "Review before submitting");
     const confirmBox = h("div", { class: "confirm", hidden: "" },
       h("p", { id: "confirm-text" }, "Submit now? You cannot change your answers afterwards."),
       h("div", { class: "controls" },
@@ -338,7 +338,7 @@ class ExamScreen {
       /** @type {HTMLElement} */ (confirmBox.querySelector("button")).focus();
     } }, "Submit exam");
     this.errorEl = h("div", { role: "alert" });
-    this.body.replaceChildren(title,
+    this.body.replaceChildren(
       h("p", { "data-testid": "answered-summary" }, `${answered} of ${this.questions.length} answered, ${unanswered.length} unanswered, ${flagged.length} flagged.`),
       h("h2", {}, `Unanswered (${unanswered.length})`), list(unanswered, "unanswered-list", "Every question has an answer."),
       h("h2", {}, `Flagged for review (${flagged.length})`), list(flagged, "flagged-list", "No question is flagged."),
@@ -348,7 +348,7 @@ class ExamScreen {
         ask),
       confirmBox);
     this.sync();
-    showAll([this.bar, this.warnEl, this.body, this.nav], title);
+    showAll([this.bar, this.warnEl, this.body, this.nav], this.countEl);
   }
 
   /**

@@ -128,7 +128,7 @@ function historyTable(first) {
     more.hidden = !next;
   });
   if (!first.attempts.length) return h("p", { class: "muted" }, "No attempts yet.");
-  return h("div", {}, h("div", { class: "table-wrap" }, h("table", { "data-testid": "history" },
+  return h("div", {}, h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "History" }, h("table", { "data-testid": "history" },
     h("thead", {}, h("tr", {}, h("th", {}, "Mode"), h("th", {}, "Started"), h("th", {}, "Status"), h("th", {}, "Score"),
       h("th", {}, h("span", { class: "sr-only" }, "Links")))), body)), more, status);
 }
@@ -164,7 +164,7 @@ export function homeView(exams, open, history, progress, actions) {
           trendChart(progress.scores, { lo: exam ? exam.scaleMin : 100, hi: exam ? exam.scaleMax : 1000, cut, ready: progress.readiness.rule.minScore })),
         h("section", {}, h("h2", {}, "Domains against the borderline candidate"),
           h("p", { class: "muted" }, `Solid: your percent correct per full exam; dashed: what a borderline candidate gets on the same questions. You have seen ${progress.itemsSeen} of ${progress.bankItems} questions in the bank.`),
-          h("div", { class: "table-wrap" }, h("table", {},
+          h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Domains against the borderline candidate" }, h("table", {},
             h("thead", {}, h("tr", {}, h("th", {}, "Domain"), h("th", {}, "Latest"), h("th", {}, "Borderline"), h("th", {}, "Trend"))),
             h("tbody", {}, ...progress.domains.map(domainTrend)))))]
     : [];
