@@ -140,6 +140,7 @@ class AdminService:
                 item.model_copy(update={"version": version}).model_dump(mode="json", by_alias=True, exclude_none=True)
             )
         version = self.store.put_items(exam_id, docs)
+        self.store.publish_bank_snapshot(exam_id)
         _ = who  # imports are attributed in the access log; per-item history records patches
         return ImportResult(exam_id=exam_id, imported=len(docs), created=created, updated=updated, bank_version=version)
 
@@ -185,6 +186,7 @@ class AdminService:
             )
         except StaleWrite:
             raise Conflict("the item changed while you edited it; read it again", code="item_changed") from None
+        self.store.publish_bank_snapshot(exam_id)
         return self.get_item(exam_id, item_id)
 
     def _all_stats(self, bank: Bank, only: set[str] | None = None) -> list[ItemStats]:

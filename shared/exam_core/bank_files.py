@@ -61,8 +61,10 @@ def read_exam_dir(exam_dir: Path) -> tuple[Blueprint, list[Item]]:
 def load_exam_dir(store: Store, exam_dir: Path) -> int:
     """Validate the folder, then write it to the bank (idempotent: the same files give the same items)."""
     blueprint, items = read_exam_dir(exam_dir)
-    return store.put_bank(
+    version = store.put_bank(
         blueprint.exam_id,
         blueprint.model_dump(mode="json", by_alias=True),
         [i.model_dump(mode="json", by_alias=True, exclude_none=True) for i in items],
     )
+    store.publish_bank_snapshot(blueprint.exam_id)  # cold functions then load it in two reads
+    return version

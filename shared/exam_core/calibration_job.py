@@ -107,6 +107,8 @@ class CalibrationJob:
                     applied += 1
                 except StaleWrite:
                     change["skipped"] = "the item changed during the run; it is left for the next calibration"
+        if applied:
+            self.store.publish_bank_snapshot(exam_id)
         doc = {
             "calibrationId": calibration_id,
             "examId": exam_id,

@@ -81,6 +81,7 @@ class Store(Protocol):
     def load_bank(self, exam_id: str) -> StoredBank | None: ...
     def bank_version(self, exam_id: str) -> int | None: ...
     def put_bank(self, exam_id: str, blueprint: dict[str, Any], items: Sequence[dict[str, Any]]) -> int: ...
+    def publish_bank_snapshot(self, exam_id: str) -> int | None: ...
     def create_attempt(self, meta: AttemptMeta, form: Form, form_ttl: int | None = None) -> None: ...
     def load_attempt(self, attempt_id: str) -> AttemptRecord | None: ...
     def save_responses(
@@ -115,6 +116,7 @@ class AdminStore(Protocol):
     def load_item(self, exam_id: str, item_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None: ...
     def put_items(self, exam_id: str, items: Sequence[dict[str, Any]]) -> int: ...
     def replace_item(self, exam_id: str, item: dict[str, Any], expected_version: int, audit: dict[str, Any]) -> int: ...
+    def publish_bank_snapshot(self, exam_id: str) -> int | None: ...
     def add_report(
         self, exam_id: str, report: dict[str, Any], attempt_id: str, token_hash: str, limit: int
     ) -> None: ...
@@ -296,20 +298,106 @@ class DynamoStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def load_bank(self, exam_id: str) -> StoredBank | None:
-        blueprint: dict[str, Any] | None = None
-        version = 0
-        items: list[dict[str, Any]] = []
-        for it in self._query_all(
-            TableName=self.items_table, KeyConditionExpression="pk = :e", ExpressionAttributeValues={":e": _s(exam_id)}
-        ):
-            if it["sk"]["S"] == "META":
-                blueprint = json.loads(it["blueprint"]["S"])
-                version = int(it["version"]["N"])
-            else:
-                items.append(json.loads(it["doc"]["S"]))
-        if blueprint is None:
+        """The bank's META, then its snapshot (one BatchGetItem; see exam_core.bank_snapshot) or, if it has
+        none for this version, every item by a paged Query."""
+        meta = self._call("get_item", TableName=self.items_table, Key={"pk": _s(exam_id), "sk": _s("META")}).get("Item")
+        if meta is None:
             return None
+        blueprint = json.loads(meta["blueprint"]["S"])
+        version = int(meta["version"]["N"])
+        snap = meta.get("snap", {}).get("M")
+        if snap is not None and int(snap["v"]["N"]) == version:
+            items = self._read_snapshot(exam_id, version, int(snap["n"]["N"]))
+            if items is not None:
+                return StoredBank(blueprint, version, items)
+        items = [
+            json.loads(it["doc"]["S"])
+            for it in self._query_all(
+                TableName=self.items_table,
+                KeyConditionExpression="pk = :e AND begins_with(sk, :i)",
+                ExpressionAttributeValues={":e": _s(exam_id), ":i": _s("ITEM#")},
+            )
+        ]
         return StoredBank(blueprint, version, items)
+
+    def _read_snapshot(self, exam_id: str, version: int, count: int) -> list[dict[str, Any]] | None:
+        from exam_core.bank_snapshot import chunk_key, decode
+
+        keys = [{"pk": _s(exam_id), "sk": _s(chunk_key(version, n))} for n in range(count)]
+        found: dict[str, bytes] = {}
+        for attempt in range(5):
+            out = self._call(
+                "batch_get_item",
+                RequestItems={self.items_table: {"Keys": keys, "ProjectionExpression": "sk, z"}},
+            )
+            for it in out.get("Responses", {}).get(self.items_table, []):
+                found[it["sk"]["S"]] = bytes(it["z"]["B"])
+            keys = out.get("UnprocessedKeys", {}).get(self.items_table, {}).get("Keys", [])
+            if not keys:
+                break
+            time.sleep(0.02 * 2**attempt)
+        if len(found) != count:
+            return None  # a chunk replaced under us or not yet readable: the Query is always right
+        try:
+            return decode([found[chunk_key(version, n)] for n in range(count)], version)[1]
+        except ValueError:
+            return None
+
+    def publish_bank_snapshot(self, exam_id: str) -> int | None:
+        """Compile the bank as it is now into a snapshot and point META at it; the chunk count, or None if
+        the bank changed meanwhile (its writer publishes) or does not exist. Deletes snapshots older than
+        the previous one. Called once after every bank write (loader, admin import and edit, calibration)."""
+        from exam_core.bank_snapshot import chunk_key, encode, is_snapshot_key, snapshot_version
+
+        meta = self._call(
+            "get_item",
+            TableName=self.items_table,
+            Key={"pk": _s(exam_id), "sk": _s("META")},
+            ConsistentRead=True,
+        ).get("Item")
+        if meta is None:
+            return None
+        version = int(meta["version"]["N"])
+        items = [
+            json.loads(it["doc"]["S"])
+            for it in self._query_all(
+                TableName=self.items_table,
+                KeyConditionExpression="pk = :e AND begins_with(sk, :i)",
+                ExpressionAttributeValues={":e": _s(exam_id), ":i": _s("ITEM#")},
+                ConsistentRead=True,
+            )
+        ]
+        chunks = encode(json.loads(meta["blueprint"]["S"]), version, items)
+        self._batch_put(
+            [
+                {"PutRequest": {"Item": {"pk": _s(exam_id), "sk": _s(chunk_key(version, n)), "z": {"B": chunk}}}}
+                for n, chunk in enumerate(chunks)
+            ]
+        )
+        try:
+            self._call(
+                "update_item",
+                TableName=self.items_table,
+                Key={"pk": _s(exam_id), "sk": _s("META")},
+                UpdateExpression="SET snap = :m",
+                ConditionExpression="version = :v",
+                ExpressionAttributeValues={":m": {"M": {"v": _n(version), "n": _n(len(chunks))}}, ":v": _n(version)},
+            )
+        except StaleWrite:
+            return None
+        old = [
+            it["sk"]["S"]
+            for it in self._query_all(
+                TableName=self.items_table,
+                KeyConditionExpression="pk = :e AND begins_with(sk, :s)",
+                ExpressionAttributeValues={":e": _s(exam_id), ":s": _s("SNAP#")},
+                ProjectionExpression="sk",
+            )
+        ]
+        stale = [sk for sk in old if is_snapshot_key(sk) and snapshot_version(sk) < version - 1]
+        if stale:
+            self._batch_put([{"DeleteRequest": {"Key": {"pk": _s(exam_id), "sk": _s(sk)}}} for sk in stale])
+        return len(chunks)
 
     def bank_version(self, exam_id: str) -> int | None:
         out = self._call(
