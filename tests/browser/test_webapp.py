@@ -551,3 +551,52 @@ def test_time_out_warns_then_submits_and_shows_the_result(short_url: str, deskto
     )
     assert late.status == 409
     assert not desktop.errors
+
+
+def axe_problems(page: Page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-not-found,unused-ignore]
+
+    violations = Axe().run(page).response["violations"]
+    return [
+        f"{v['impact']} {v['id']}: {[n['target'] for n in v['nodes']]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_axe_finds_no_serious_or_critical_violation_on_any_screen(
+    base_url: str, browser: Browser, viewport: dict[str, int]
+) -> None:
+    pytest.importorskip("axe_playwright_python", reason="axe-playwright-python is not installed")
+    tab = new_tab(browser, viewport)
+    page, found = tab.page, {}
+    try:
+        page.goto(f"{base_url}/")
+        expect(page.get_by_test_id("candidate-id")).to_be_visible()
+        found["sign-in"] = axe_problems(page)
+        page.get_by_test_id("candidate-id").fill(f"web-axe-{viewport['width']}")
+        page.get_by_test_id("sign-in").click()
+        expect(page.get_by_test_id("start-full")).to_be_visible()
+        found["home"] = axe_problems(page)
+        start_exam(page)
+        page.get_by_test_id("option").first.click()
+        page.get_by_test_id("flag").click()
+        found["question"] = axe_problems(page)
+        page.get_by_test_id("to-review").click()
+        page.get_by_test_id("submit").click()
+        found["review before submitting"] = axe_problems(page)
+        page.get_by_test_id("confirm-submit").click()
+        expect(page.get_by_test_id("score")).to_be_visible(timeout=20_000)
+        found["result"] = axe_problems(page)
+        page.get_by_test_id("open-review").click()
+        expect(page.get_by_test_id("review-q")).to_have_count(65)
+        page.locator("[data-testid=report] summary").first.click()
+        found["review"] = axe_problems(page)
+        page.goto(f"{base_url}/#/")
+        expect(page.get_by_test_id("score-trend")).to_be_visible()
+        found["home with history"] = axe_problems(page)
+    finally:
+        page.context.close()
+    assert {k: v for k, v in found.items() if v} == {}
+    assert not tab.errors
