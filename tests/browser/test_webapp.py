@@ -482,6 +482,27 @@ def test_saves_refused_with_503_or_offline_are_retried_until_saved(base_url: str
     assert not desktop.errors
 
 
+def test_the_countdown_follows_the_server_and_warns_at_ten_minutes(base_url: str, desktop: Tab) -> None:
+    page = desktop.page
+    sign_in(page, base_url, "web-ten")
+    attempt_id = start_exam(page)
+
+    def ten_minutes_left(route: Route) -> None:
+        response = route.fetch()
+        body = response.json()
+        body["remainingSeconds"] = 602  # as the server would say 2 s before the 10-minute mark
+        route.fulfill(response=response, body=json.dumps(body))
+
+    page.route(f"**/me/attempts/{attempt_id}", ten_minutes_left)
+    page.reload()
+    expect(page.get_by_test_id("timer")).to_have_text(re.compile(r"Time left 10:0[0-2]"))
+    expect(page.get_by_test_id("time-warning")).to_have_text("")
+    expect(page.get_by_test_id("time-warning")).to_have_text("10 minutes left.", timeout=6_000)
+    expect(page.get_by_test_id("time-warning")).to_have_attribute("aria-live", "assertive")
+    expect(page.get_by_test_id("timer")).to_have_class(re.compile(r"\blow\b"))
+    assert not desktop.errors
+
+
 @pytest.fixture(scope="module")
 def faulty_url() -> Iterator[str]:
     yield from start_web_server({"LOCAL_DYNAMODB_FAULT_RATE": "0.5", "LOCAL_DYNAMODB_FAULT_SEED": "15"})
