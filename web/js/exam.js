@@ -371,6 +371,11 @@ class ExamScreen {
         return;
       } catch (e) {
         const err = e instanceof ApiError ? e : new ApiError(0, "offline", String(e), 0);
+        if (err.status === 422 && queued.length) {
+          // the queued changes themselves were refused (the save route would refuse them too): submit what is saved
+          queued.length = 0;
+          continue;
+        }
         if (err.code === "attempt_expired" || err.code === "attempt_submitted" || err.status === 409) {
           // Closed already (or the late answers were refused): the server holds the result.
           try {
