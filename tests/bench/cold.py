@@ -17,7 +17,8 @@ is not counted. The child also reports the import alone and its peak RSS (``VmHW
 
 ``python -m tests.bench.cold [SIZE ...]`` runs it (``shipped``, or a synthetic bank of SIZE items: the
 shipped items copied under new ids with their words shuffled, so they compress like real text and not
-like copies); ``COLD_PAIRS`` (11), ``COLD_ROUTES`` (comma-separated keys, default all).
+like copies; ``SIZE:query`` removes the bank's snapshot so the first request pages a Query over every
+item, as before snapshots); ``COLD_PAIRS`` (11), ``COLD_ROUTES`` (comma-separated keys, default all).
 
 This module's top-level imports are the standard library only: the parent imports nothing else.
 """
@@ -160,6 +161,7 @@ def _serve(size: str) -> None:
             "AWS_SECRET_ACCESS_KEY": "cold",
             "AWS_DEFAULT_REGION": "us-east-1",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "true",  # its first stdout line is the protocol
         }
     )
     import boto3
@@ -181,6 +183,7 @@ def _serve(size: str) -> None:
 
     runtime.reset()
     store = runtime.store()
+    size, _, variant = size.partition(":")  # "1100:query": the same bank without its snapshot
     if size == "shipped":
         load_exam_dir(store, ROOT / "infra" / "bank" / EXAM)
     else:
@@ -192,6 +195,11 @@ def _serve(size: str) -> None:
             EXAM,
             blueprint.model_dump(mode="json", by_alias=True),
             [i.model_dump(mode="json", by_alias=True, exclude_none=True) for i in items],
+        )
+        store.publish_bank_snapshot(EXAM)  # as the loader does
+    if variant == "query":  # as before snapshots: the first request pages a Query over every item
+        client.update_item(
+            TableName=names["ItemsTable"], Key={"pk": {"S": EXAM}, "sk": {"S": "META"}}, UpdateExpression="REMOVE snap"
         )
     service = runtime.attempt_service()
     rng = random.Random(5)
@@ -330,6 +338,7 @@ def measure(server: Server, routes: list[tuple[str, str]], pairs: int = PAIRS) -
             "AWS_SECRET_ACCESS_KEY": "cold",
             "AWS_DEFAULT_REGION": "us-east-1",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "false",  # as deployed: the first request prints its metrics
         }
     )
     base_args = ["-c", BASELINE_CHILD, info["endpoint"], info["items_table"], EXAM]
@@ -402,6 +411,17 @@ def run(size: str = "shipped", routes: list[tuple[str, str]] | None = None, pair
         return measure(server, routes or _selected(), pairs)
     finally:
         server.close()
+
+
+def summary(result: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """``{"function.route": {ratio, function_ms, baseline_ms, peak_rss_mib}}``: one flat line per route."""
+    return {
+        f"{function}.{route}": {
+            k: r[k] for k in ("ratio", "function_ms", "baseline_ms", "first_request_ms", "peak_rss_mib")
+        }
+        for function, routes in result.items()
+        for route, r in routes.items()
+    }
 
 
 def main() -> None:

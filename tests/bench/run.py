@@ -33,6 +33,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF lines would drown the report
 
 FUNCTIONS = {
     name: ROOT / "functions" / name / "app.py"
@@ -639,13 +640,29 @@ def main() -> None:
     }
     report["cost"] = cost(journey, calls, report["warm"])
     report["memory"] = _memory()
+    # What a candidate waits for on a new container (tests/bench/cold.py): first, at the shipped bank;
+    # then at synthetic banks of 1,100 and 5,000 items, and 1,100 without its snapshot (the Query path)
+    # for the step's effect (BENCH_COLD_SIZES, "" to skip).
+    from tests.bench import cold
+
+    first = cold.run("shipped")
+    report["cold_first_request"] = first
+    report["cold_first_request_by_bank_size"] = {"shipped": cold.summary(first)}
+    for size in [x for x in os.environ.get("BENCH_COLD_SIZES", "1100,1100:query,5000").split(",") if x.strip()]:
+        report["cold_first_request_by_bank_size"][size.strip()] = cold.summary(cold.run(size.strip()))
     report["cold_import"] = cold_import()
     report["seconds"] = round(time.perf_counter() - t0, 1)
     out = ROOT / "reports" / "bench.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
 
-    print(f"cold import (ratio to `import boto3; boto3.client('dynamodb')`, median of {PAIRS} pairs)")
+    print(
+        "cold start to the first response (ratio to a fresh process: import boto3, create a DynamoDB client, "
+        f"one GetItem; median of {cold.PAIRS} pairs)"
+    )
+    for size, routes in report["cold_first_request_by_bank_size"].items():
+        print(f"  bank {size}: " + ", ".join(f"{k} {v['ratio']:.2f}x" for k, v in routes.items()))
+    print(f"cold import only (ratio to `import boto3; boto3.client('dynamodb')`, median of {PAIRS} pairs)")
     for name, r in report["cold_import"].items():
         print(
             f"  {name:<16} {r['ratio']:>5.2f}x  (plus creating the DynamoDB client "
