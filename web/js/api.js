@@ -8,6 +8,17 @@ export function setToken(value) {
   if (value) sessionStorage.setItem(TOKEN_KEY, value); else sessionStorage.removeItem(TOKEN_KEY);
 }
 
+/** The API's base URL ("" = this origin, as under make run) and a hook run before each call. */
+let base = "";
+/** @type {() => Promise<void>|null} */
+let beforeCall = () => null;
+/**
+ * Set by auth.js from /config.json: where the API is, and what renews the token before a call (null when
+ * nothing is to be done, so the call still starts at once, with the token it had).
+ * @param {string} apiUrl @param {() => Promise<void>|null} hook
+ */
+export function configure(apiUrl, hook) { base = apiUrl; beforeCall = hook; }
+
 /** Where the token of an attempt started in this tab is kept. @param {string} attemptId */
 export const attemptTokenKey = (attemptId) => `exam-app:attempt-token:${attemptId}`;
 
@@ -65,12 +76,14 @@ export async function call(method, path, body, extraHeaders = {}, retries = meth
 async function callOnce(method, path, body, extraHeaders) {
   /** @type {Record<string,string>} */
   const headers = { ...extraHeaders };
+  const renewing = beforeCall();
+  if (renewing) await renewing;
   const t = token();
   if (t) headers.Authorization = `Bearer ${t}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiError(0, "offline", "The service could not be reached.", 0);
   }

@@ -4,6 +4,7 @@ import { attemptTokenKey, call, errorText, randomKey, token, setToken } from "./
 import { openExam, positionKey } from "./exam.js";
 import { resultView } from "./result.js";
 import { homeView } from "./home.js";
+import { boot, displayName, hostedSignIn, refreshToken, signOutRedirect, startSignIn } from "./auth.js";
 
 /** @type {() => void} */
 let leave = () => {};
@@ -24,8 +25,16 @@ const app = {
   },
 };
 
+/** Why the last hosted sign-in failed, shown on the sign-in screen. @type {string|null} */
+let signInError = null;
+
 /** The dev sign-in: a candidate id turned into the `dev:` bearer token the local server accepts. */
 function signIn() {
+  if (hostedSignIn()) {  // deployed: Cognito's hosted UI (auth.js)
+    show(h("h1", {}, "Sign in"), signInError ? h("p", { class: "error", role: "alert" }, signInError) : "",
+      h("p", {}, h("button", { type: "button", "data-testid": "sign-in", onclick: startSignIn }, "Sign in or create an account")));
+    return;
+  }
   const input = /** @type {HTMLInputElement} */ (h("input", { type: "text", id: "cid", name: "cid", autocomplete: "username", required: "", "data-testid": "candidate-id" }));
   const form = h("form", {
     onsubmit: (/** @type {Event} */ e) => {
@@ -112,16 +121,17 @@ async function review(id) {
 function signOut() {
   leave();  // the exam screen sends what is queued, still with the token
   leave = () => {};
+  const refresh = refreshToken();
   setToken(null);
   for (const key of Object.keys(sessionStorage)) if (key.startsWith("exam-app:")) sessionStorage.removeItem(key);
-  go("#/");
+  if (!signOutRedirect(refresh)) go("#/");  // deployed: through the hosted UI's logout endpoint
 }
 
 function header() {
   const who = /** @type {HTMLElement} */ (document.getElementById("who"));
   const t = token();
   who.replaceChildren(t
-    ? h("span", {}, h("span", { class: "muted" }, `Signed in as ${t.replace(/^dev:/, "")} `),
+    ? h("span", {}, h("span", { class: "muted" }, `Signed in as ${displayName(t)} `),
         h("button", { type: "button", class: "secondary", "data-testid": "sign-out", onclick: signOut }, "Sign out"))
     : "");
 }
@@ -144,5 +154,8 @@ async function route() {
   else await home();
 }
 
-window.addEventListener("hashchange", route);
-route();
+boot().then((error) => {  // /config.json, and a sign-in coming back from the hosted UI
+  signInError = error;
+  window.addEventListener("hashchange", route);
+  route();
+});
