@@ -1,11 +1,17 @@
-"""An in-memory ``Store`` with DynamoDB's conditional semantics, for logic tests and the benchmark."""
+"""An in-memory ``Store`` (and ``AdminStore``) with DynamoDB's conditional semantics, for logic tests and the
+benchmark.
+
+Every rule here is one ``DynamoStore`` has, and each is pinned by the store contract suite
+(tests/contract/test_store_contract.py runs the same cases against this fake and against DynamoStore on
+moto); its docstring lists which behaviour each case pins. Change a rule here only with its contract case.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from exam_core.errors import AlreadyExists, StaleWrite
@@ -25,13 +31,24 @@ def _copy(r: StoredResponse) -> StoredResponse:
     return StoredResponse(r.question_id, list(r.selected), r.flagged, r.saved_at)
 
 
+def _stored_number(amount: float | int) -> float:
+    """What DynamoStore.add_item_sums writes for one amount (floats as ``format(round(x, 6), "g")``)."""
+    return float(format(round(amount, 6), "g")) if isinstance(amount, float) else float(amount)
+
+
 class InMemoryStore:
     def __init__(self) -> None:
         self.banks: dict[str, StoredBank] = {}
         self.attempts: dict[str, AttemptRecord] = {}
         self.calls: list[str] = []
         self.reports: dict[str, dict[str, Any]] = {}
+        self.report_counts: dict[str, int] = {}  # per attempt, as META's ``reports`` counter
+        self.item_history: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.stats_done: set[tuple[str, str]] = set()
+        self.item_sums: dict[str, dict[str, dict[str, float]]] = {}
         self._lock = threading.Lock()
+
+    # -------------------------------------------------------------- bank
 
     def load_bank(self, exam_id: str) -> StoredBank | None:
         self.calls.append("load_bank")
@@ -42,21 +59,34 @@ class InMemoryStore:
         b = self.banks.get(exam_id)
         return b.version if b else None
 
+    def exam_ids(self) -> list[str]:
+        self.calls.append("exam_ids")
+        return sorted(self.banks)
+
     def publish_bank_snapshot(self, exam_id: str) -> int | None:
-        return None  # the in-memory bank loads in no time: nothing to compile
+        # The in-memory bank loads in no time: nothing to compile, but the answer is DynamoStore's
+        # (a chunk count for a bank that exists, None for one that does not).
+        return 1 if exam_id in self.banks else None
 
     def put_bank(self, exam_id: str, blueprint: dict[str, Any], items: Sequence[dict[str, Any]]) -> int:
         old = self.banks.get(exam_id)
         merged = {i["id"]: i for i in (old.items if old else [])}
-        merged.update({i["id"]: i for i in items})
+        for i in items:
+            merged[i["id"]] = copy.deepcopy(dict(i))
+            self.item_history.pop((exam_id, i["id"]), None)  # a Put replaces the whole record
         version = (old.version if old else 0) + 1
-        self.banks[exam_id] = StoredBank(blueprint, version, list(merged.values()))
+        self.banks[exam_id] = StoredBank(copy.deepcopy(blueprint), version, list(merged.values()))
         return version
+
+    # -------------------------------------------------------------- attempts
 
     def create_attempt(self, meta: AttemptMeta, form: Form, form_ttl: int | None = None) -> None:
         self.calls.append("create_attempt")
         with self._lock:
-            if meta.attempt_id in self.attempts:
+            existing = self.attempts.get(meta.attempt_id)
+            if existing is not None:
+                if existing.meta.token_hash == meta.token_hash:
+                    return  # a retried create whose first try was applied: DynamoStore finds its own attempt
                 raise AlreadyExists(meta.attempt_id)
             self.attempts[meta.attempt_id] = AttemptRecord(copy.deepcopy(meta), form, {})
 
@@ -141,52 +171,115 @@ class InMemoryStore:
             rec.meta.candidate_id = candidate_id
             rec.meta.ttl = None
 
+    # -------------------------------------------------------------- the indexes
+
     def _indexed(self, rec: AttemptRecord) -> IndexedAttempt:
         m = rec.meta
         return IndexedAttempt(m.attempt_id, m.exam_id, m.mode, m.status, m.started_at, m.summary_json)
 
+    def _index(self, attr: str, value: str) -> list[AttemptRecord]:
+        """One partition of a secondary index (keyed on startedAt), newest first, as a Query with
+        ScanIndexForward=False returns it (ties in startedAt: the table's key, descending)."""
+        with self._lock:
+            found = [r for r in self.attempts.values() if getattr(r.meta, attr) == value]
+        found.sort(key=lambda r: (r.meta.started_at, r.meta.attempt_id), reverse=True)
+        return found
+
     def partner_attempts(self, partner_id: str, start: int, end: int, limit: int) -> tuple[list[IndexedAttempt], bool]:
         self.calls.append("partner_attempts")
-        with self._lock:
-            found = [
-                r
-                for r in self.attempts.values()
-                if r.meta.partner_id == partner_id and start <= r.meta.started_at <= end
-            ]
-        found.sort(key=lambda r: -r.meta.started_at)
+        found = [r for r in self._index("partner_id", partner_id) if start <= r.meta.started_at <= end]
         return [self._indexed(r) for r in found[:limit]], len(found) > limit
 
     def candidate_attempts(
         self, candidate_id: str, limit: int, after: str | None, status: str | None = None
     ) -> tuple[list[IndexedAttempt], str | None]:
+        """One Query page of the byCandidate index: ``limit`` items evaluated after the start key, THEN the
+        status filter (DynamoDB applies Limit before a FilterExpression, so a filtered page can be short or
+        empty and still have a next page); the next-page token is DynamoDB's LastEvaluatedKey as JSON (the
+        table's key and the index's), present while evaluated items remain."""
         self.calls.append("candidate_attempts")
-        with self._lock:
-            found = sorted(
-                (
-                    r
-                    for r in self.attempts.values()
-                    if r.meta.candidate_id == candidate_id and (status is None or r.meta.status == status)
-                ),
-                key=lambda r: (-r.meta.started_at, r.meta.attempt_id),
-            )
+        found = self._index("candidate_id", candidate_id)
         start = 0
         if after:
-            ids = [r.meta.attempt_id for r in found]
-            start = ids.index(json.loads(after)["pk"]) + 1
-        page = found[start : start + limit]
-        more = start + limit < len(found)
-        return [self._indexed(r) for r in page], (json.dumps({"pk": page[-1].meta.attempt_id}) if more else None)
+            key = json.loads(after)
+            last = (int(key["startedAt"]["N"]), key["pk"]["S"])
+            while start < len(found) and (found[start].meta.started_at, found[start].meta.attempt_id) >= last:
+                start += 1
+        evaluated = found[start : start + limit]
+        page = [r for r in evaluated if status is None or r.meta.status == status]
+        token = None
+        if evaluated and start + limit < len(found):
+            m = evaluated[-1].meta
+            token = json.dumps(
+                {
+                    "pk": {"S": m.attempt_id},
+                    "sk": {"S": "META"},
+                    "candidateId": {"S": candidate_id},
+                    "startedAt": {"N": str(m.started_at)},
+                }
+            )
+        return [self._indexed(r) for r in page], token
+
+    # -------------------------------------------------------------- problem reports
 
     def add_report(self, exam_id: str, report: dict[str, Any], attempt_id: str, token_hash: str, limit: int) -> None:
         self.calls.append("add_report")
         with self._lock:
             rec = self.attempts.get(attempt_id)
-            key = f"{exam_id}#{report['itemId']}#{attempt_id}#{report['questionId']}"
-            mine = [k for k in self.reports if k.startswith(exam_id) and f"#{attempt_id}#" in k]
-            if rec is None or rec.meta.token_hash != token_hash or len(mine) >= limit or key in self.reports:
+            key = f"{exam_id}\x00{report['itemId']}#{attempt_id}#{report['questionId']}"
+            if (
+                rec is None
+                or rec.meta.token_hash != token_hash
+                or self.report_counts.get(attempt_id, 0) >= limit
+                or key in self.reports
+            ):
                 raise StaleWrite("add_report")
-            self.reports[key] = dict(report)
+            self.report_counts[attempt_id] = self.report_counts.get(attempt_id, 0) + 1
+            self.reports[key] = copy.deepcopy(dict(report))
 
     def list_reports(self, exam_id: str, item_id: str | None = None) -> list[dict[str, Any]]:
-        prefix = f"{exam_id}#{item_id}#" if item_id else f"{exam_id}#"
-        return [r for k, r in sorted(self.reports.items()) if k.startswith(prefix)]
+        prefix = f"{exam_id}\x00{item_id}#" if item_id else f"{exam_id}\x00"
+        return [copy.deepcopy(r) for k, r in sorted(self.reports.items()) if k.startswith(prefix)]
+
+    # -------------------------------------------------------------- bank administration (AdminStore)
+
+    def load_item(self, exam_id: str, item_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+        bank = self.banks.get(exam_id)
+        doc = next((i for i in bank.items if i["id"] == item_id), None) if bank else None
+        if doc is None:
+            return None
+        return copy.deepcopy(doc), copy.deepcopy(self.item_history.get((exam_id, item_id), []))
+
+    def put_items(self, exam_id: str, items: Sequence[dict[str, Any]]) -> int:
+        bank = self.banks.get(exam_id)
+        if bank is None:
+            raise StaleWrite("put_items")  # the version bump needs the bank's META
+        return self.put_bank(exam_id, bank.blueprint, items)
+
+    def replace_item(self, exam_id: str, item: dict[str, Any], expected_version: int, audit: dict[str, Any]) -> int:
+        current = self.load_item(exam_id, item["id"])
+        if current is None or int(current[0].get("version", 1)) != expected_version:
+            raise StaleWrite("replace_item")
+        history = [*current[1], copy.deepcopy(audit)]
+        self.put_bank(exam_id, self.banks[exam_id].blueprint, [item])
+        self.item_history[(exam_id, item["id"])] = history
+        return int(item.get("version", 1))
+
+    # -------------------------------------------------------------- item statistics
+
+    def claim_stats(self, exam_id: str, attempt_id: str) -> bool:
+        with self._lock:
+            if (exam_id, attempt_id) in self.stats_done:
+                return False
+            self.stats_done.add((exam_id, attempt_id))
+            return True
+
+    def add_item_sums(self, exam_id: str, sums: Mapping[str, Mapping[str, float]], attempts: int) -> None:
+        table = self.item_sums.setdefault(exam_id, {})
+        for item_id, fields in {**sums, "_TOTAL": {"attempts": attempts}}.items():
+            row = table.setdefault(item_id, {})
+            for field, amount in fields.items():
+                row[field] = row.get(field, 0.0) + _stored_number(amount)
+
+    def load_item_stats(self, exam_id: str) -> dict[str, dict[str, Any]]:
+        return copy.deepcopy(self.item_sums.get(exam_id, {}))
