@@ -19,6 +19,7 @@ OUTPUTS = {
     "CandidatePoolClientId": "3n4b5urk1ft4fl3mg5e62d9ado",
     "WebBucketName": "web-bucket",
     "WebDistributionId": "E2QWRUHEXAMPLE",
+    "WebAppKeyId": "key-id-1",
 }
 
 
@@ -103,10 +104,13 @@ def test_given_a_dry_run_when_published_then_nothing_changes(s3: Any, tmp_path: 
     assert _objects(s3) == {}
 
 
-def test_given_a_stack_when_main_runs_then_it_publishes_from_the_outputs_and_invalidates(
+def test_given_a_stack_when_main_runs_then_it_publishes_its_outputs_and_web_app_key_and_invalidates(
     s3: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     (tmp_path / "index.html").write_text("<!doctype html>")
+    (tmp_path / "config.js").write_text(
+        'export const config = { examId: "clf-c02", diagnosticKey: "demo-partner-key" };'
+    )
     monkeypatch.setattr(pub, "WEB_DIR", tmp_path)
     monkeypatch.setattr(pub, "stack_outputs", lambda _cfn, stack: OUTPUTS if stack == "exam-scoring" else {})
     invalidations: list[dict[str, Any]] = []
@@ -115,10 +119,16 @@ def test_given_a_stack_when_main_runs_then_it_publishes_from_the_outputs_and_inv
         def create_invalidation(self, **kwargs: Any) -> None:
             invalidations.append(kwargs)
 
+    class ApiGateway:
+        def get_api_key(self, apiKey: str, includeValue: bool) -> dict[str, str]:
+            assert apiKey == "key-id-1" and includeValue
+            return {"id": apiKey, "value": "the-stack-web-app-key"}
+
     real_client = boto3.session.Session.client
 
     def client(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
-        return CloudFront() if name == "cloudfront" else real_client(self, name, *args, **kwargs)
+        fakes = {"cloudfront": CloudFront, "apigateway": ApiGateway}
+        return fakes[name]() if name in fakes else real_client(self, name, *args, **kwargs)
 
     monkeypatch.setattr(boto3.session.Session, "client", client)
     assert pub.main(["--stack", "exam-scoring", "--region", "us-east-1"]) == 0
@@ -126,6 +136,8 @@ def test_given_a_stack_when_main_runs_then_it_publishes_from_the_outputs_and_inv
     assert config["apiUrl"] == OUTPUTS["ApiUrl"]
     assert [i["DistributionId"] for i in invalidations] == ["E2QWRUHEXAMPLE"]
     assert invalidations[0]["InvalidationBatch"]["Paths"]["Items"] == ["/*"]
+    settings = s3.get_object(Bucket="web-bucket", Key="app/config.js")["Body"].read().decode()
+    assert 'diagnosticKey: "the-stack-web-app-key"' in settings and "demo-partner-key" not in settings
 
 
 def test_given_a_stack_without_the_web_outputs_when_main_runs_then_it_says_so_and_exits_2(
