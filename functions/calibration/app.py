@@ -61,6 +61,6 @@ def get_calibration(
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> Any:
-    if event.get("source") == "aws.events":  # the schedule: calibrate every exam for real
-        return [job().run(e, dry_run=False, who="schedule")["calibrationId"] for e in get_settings().exam_id_list]
+    if event.get("source") == "aws.events":  # the schedule: calibrate every exam loaded, for real
+        return [job().run(e, dry_run=False, who="schedule")["calibrationId"] for e in store().exam_ids()]
     return handle(app, event, context)

@@ -18,12 +18,17 @@ from exam_core.store import DynamoStore, make_client
 BANK_ROOT = Path(__file__).resolve().parent
 
 
+def exam_dirs(root: Path = BANK_ROOT) -> list[Path]:
+    """Every exam folder under ``root``: each folder with an ``exam.yaml`` (an exam is its folder, no list)."""
+    return sorted(p.parent for p in root.glob("*/exam.yaml"))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items-table", required=True, help="the stack's ItemsTableName output")
     parser.add_argument("exam_dirs", nargs="*", type=Path, help="default: every folder with an exam.yaml")
     args = parser.parse_args(argv)
-    dirs = args.exam_dirs or sorted(p.parent for p in BANK_ROOT.glob("*/exam.yaml"))
+    dirs = args.exam_dirs or exam_dirs()
     store = DynamoStore(args.items_table, "unused", make_client())
     for exam_dir in dirs:
         try:

@@ -183,12 +183,14 @@ def start(
     from exam_core.settings import get_settings
     from exam_core.store import DynamoStore
 
+    from infra.bank.load import exam_dirs
+
     runtime.reset()
     settings = get_settings()
-    if load_bank:
+    if load_bank:  # every exam folder (exam.yaml + items/): the exams served are the ones loaded
         store = DynamoStore(settings.items_table, settings.attempts_table, client)
-        for exam_id in settings.exam_id_list:
-            load_exam_dir(store, BANK_DIR / exam_id)
+        for exam_dir in exam_dirs(BANK_DIR):
+            load_exam_dir(store, exam_dir)
 
     gateway = Gateway(
         template,

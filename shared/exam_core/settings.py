@@ -21,8 +21,6 @@ class Settings(BaseSettings):
     # server raises the read timeout: its embedded DynamoDB serialises requests and can be slow under load.
     dynamodb_connect_timeout: float = Field(default=1.0, gt=0, le=5)
     dynamodb_read_timeout: float = Field(default=1.0, gt=0, le=30)
-    # Comma-separated exam ids served by GET /exams; each needs its blueprint loaded in the items table.
-    exam_ids: str = "clf-c02"
     # How long a warm function trusts its cached bank before it checks the bank's version again.
     bank_refresh_seconds: float = Field(default=60.0, ge=0)
     # Latency allowance after expiresAt during which saves and submissions are still accepted.
@@ -56,10 +54,6 @@ class Settings(BaseSettings):
     # Overrides the blueprint's duration (seconds); lets tests and demos run out the clock quickly.
     duration_override_seconds: int | None = Field(default=None, ge=1)
     aws_endpoint_url: str | None = None
-
-    @property
-    def exam_id_list(self) -> list[str]:
-        return [e.strip() for e in self.exam_ids.split(",") if e.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,7 @@
 """The one module that talks to DynamoDB. Everything above it sees domain records and domain errors.
 
-Items table (pk = exam id):      sk ``META`` (blueprint, bank version) and ``ITEM#<id>`` (one item).
+Items table (pk = exam id):      sk ``META`` (blueprint, bank version) and ``ITEM#<id>`` (one item);
+pk ``EXAMS``, sk ``LIST``: the registry, the ids of every exam loaded (what ``GET /exams`` serves).
 Attempts table (pk = attempt id): sk ``META`` (status, token hash, clock, revision, result, the set
 of served question ids ``qs`` and the saved responses ``rs``, a map of question id to
 ``"<selected>|<flagged>|<savedAt>"``) and ``FORM`` (served form and conversion table, written once).
@@ -80,6 +81,7 @@ class Store(Protocol):
 
     def load_bank(self, exam_id: str) -> StoredBank | None: ...
     def bank_version(self, exam_id: str) -> int | None: ...
+    def exam_ids(self) -> list[str]: ...
     def put_bank(self, exam_id: str, blueprint: dict[str, Any], items: Sequence[dict[str, Any]]) -> int: ...
     def publish_bank_snapshot(self, exam_id: str) -> int | None: ...
     def create_attempt(self, meta: AttemptMeta, form: Form, form_ttl: int | None = None) -> None: ...
@@ -424,7 +426,20 @@ class DynamoStore:
             },
             ReturnValues="UPDATED_NEW",
         )
+        # The registry, after META: an exam it names always has its blueprint (ADD to a set: idempotent).
+        self._call(
+            "update_item",
+            TableName=self.items_table,
+            Key=_EXAMS_KEY,
+            UpdateExpression="ADD ids :e",
+            ExpressionAttributeValues={":e": {"SS": [exam_id]}},
+        )
         return int(out["Attributes"]["version"]["N"])
+
+    def exam_ids(self) -> list[str]:
+        """The ids of every exam loaded, sorted (the registry ``put_bank`` keeps): one GetItem."""
+        out = self._call("get_item", TableName=self.items_table, Key=_EXAMS_KEY, ProjectionExpression="ids")
+        return sorted(out.get("Item", {}).get("ids", {}).get("SS", []))
 
     # -------------------------------------------------------------- attempts
 
@@ -850,6 +865,10 @@ class DynamoStore:
         )
         item = out.get("Item")
         return json.loads(item["doc"]["S"]) if item else None
+
+
+# The exam registry's key. Exam ids are lower case (models.api.ExamId), so no exam's pk can be "EXAMS".
+_EXAMS_KEY = {"pk": _s("EXAMS"), "sk": _s("LIST")}
 
 
 def _bank_item(exam_id: str, it: dict[str, Any]) -> dict[str, Any]:

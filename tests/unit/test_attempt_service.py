@@ -75,7 +75,7 @@ def load_bank(store: InMemoryStore, bank_files: tuple[Blueprint, list[Item]]) ->
 
 
 def make_service(store: InMemoryStore, clock: FakeClock, seed: int = 7) -> AttemptService:
-    settings = Settings(exam_ids=EXAM, submit_grace_seconds=GRACE, study_hours=20.0, duration_override_seconds=None)
+    settings = Settings(submit_grace_seconds=GRACE, study_hours=20.0, duration_override_seconds=None)
     return AttemptService(store, BankCache(store), settings, clock=clock, rng_factory=lambda: random.Random(seed))
 
 
