@@ -1,6 +1,7 @@
 """The calibration job: recorded responses in, pretest difficulties and promotions out.
 
-Runs on a schedule, on demand (``POST /admin/calibrations``) and as a local command. Operational
+Runs on a schedule, on demand (``POST /admin/calibrations`` queues a run that an asynchronous invocation
+executes: ``queue``, then ``execute``) and as a local command (``run``). Operational
 difficulties are the anchors and never move; results already given never change, because each
 attempt keeps the conversion table it was scored with.
 """
@@ -15,7 +16,8 @@ from typing import Any
 
 from exam_core.bank import Bank
 from exam_core.calibration import AttemptResponses, calibrate
-from exam_core.errors import NotFound, StaleWrite
+from exam_core.errors import DomainError, NotFound, StaleWrite
+from exam_core.log import logger
 from exam_core.models.bank import Blueprint, Item
 from exam_core.settings import Settings
 from exam_core.store import AdminStore
@@ -28,6 +30,14 @@ def parse_row(row: str) -> AttemptResponses:
         ids.append(item_id)
         correct.append(mark == "1")
     return AttemptResponses(item_ids=ids, correct=correct)
+
+
+# A run the function no longer executes but never recorded as finished (Lambda stopped it: timeout, out of
+# memory; or the local server stopped) would show queued or running for ever. No invocation runs longer than
+# Lambda's 15-minute maximum, and no queued event waits longer than the 6-hour maximum event age, so past
+# those the run is reported failed.
+MAX_RUN_SECONDS = 15 * 60
+MAX_QUEUED_SECONDS = 6 * 3600 + MAX_RUN_SECONDS
 
 
 def _finite(x: float) -> float | None:
@@ -48,7 +58,71 @@ class CalibrationJob:
             Blueprint.model_validate(stored.blueprint), (Item.model_validate(i) for i in stored.items), stored.version
         )
 
-    def run(self, exam_id: str, *, dry_run: bool, who: str) -> dict[str, Any]:
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    @staticmethod
+    def _new_id(now: datetime) -> str:
+        return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+    def queue(self, exam_id: str, *, dry_run: bool, who: str) -> dict[str, Any]:
+        """Store a run as ``queued`` and return it; an asynchronous invocation then calls ``execute``."""
+        if self.store.bank_version(exam_id) is None:
+            raise NotFound(f"no exam {exam_id!r}", code="exam_not_found", details=[{"examId": exam_id}])
+        now = self._now()
+        record: dict[str, Any] = {
+            "calibrationId": self._new_id(now),
+            "examId": exam_id,
+            "status": "queued",
+            "dryRun": dry_run,
+            "by": who,
+            "queuedAt": now.isoformat(),
+        }
+        self.store.put_calibration(exam_id, record["calibrationId"], record)
+        return record
+
+    def execute(self, exam_id: str, calibration_id: str) -> dict[str, Any] | None:
+        """Run a queued run: ``running``, then ``done`` with the report or ``failed`` with the reason.
+
+        The queued-to-running step is one conditional write, so a second delivery of the same event does
+        nothing (returns None). Any error of the run is recorded on the run, never lost.
+        """
+        record = self.store.get_calibration(exam_id, calibration_id)
+        if record is None or record.get("status") != "queued":
+            logger.warning("calibration run not queued; skipped", extra={"calibrationId": calibration_id})
+            return None
+        running = {**record, "status": "running", "startedAt": self._now().isoformat()}
+        if not self.store.claim_calibration_run(exam_id, calibration_id, running):
+            logger.warning("calibration run already claimed; skipped", extra={"calibrationId": calibration_id})
+            return None
+        try:
+            dry_run, who = bool(record["dryRun"]), str(record["by"])
+            return self.run(exam_id, dry_run=dry_run, who=who, calibration_id=calibration_id, record=running)
+        except Exception as exc:  # recorded on the run: GET /admin/calibrations/{id} shows it
+            logger.exception("calibration run failed", extra={"calibrationId": calibration_id})
+            return self.fail(running, exc)
+
+    def fail(self, record: dict[str, Any], exc: Exception) -> dict[str, Any]:
+        """Record a run as ``failed`` with the reason (the run raised, or its invocation could not be queued)."""
+        if isinstance(exc, DomainError):
+            error = {"code": exc.code, "message": exc.message}
+        else:
+            error = {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"[:500]}
+        failed = {**record, "status": "failed", "finishedAt": self._now().isoformat(), "error": error}
+        self.store.put_calibration(record["examId"], record["calibrationId"], failed)
+        return failed
+
+    def run(
+        self,
+        exam_id: str,
+        *,
+        dry_run: bool,
+        who: str,
+        calibration_id: str | None = None,
+        record: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Calibrate now and return the report (stored unless a dry run). ``record``: the queued run this
+        executes; its report is stored as the run, dry or not."""
         bank = self._bank(exam_id)
         anchors = {i.id: i.b for i in bank.items.values() if i.status == "operational"}
         pretest = {i.id for i in bank.items.values() if i.status == "pretest"}
@@ -63,8 +137,8 @@ class CalibrationJob:
             fit_high=s.calibration_fit_high,
             min_point_biserial=s.calibration_min_point_biserial,
         )
-        now = datetime.fromtimestamp(self.clock(), UTC)
-        calibration_id = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+        now = self._now()
+        calibration_id = calibration_id or self._new_id(now)
         changes: list[dict[str, Any]] = []
         for result in report.items:
             item = bank.items[result.item_id]
@@ -109,9 +183,10 @@ class CalibrationJob:
                     change["skipped"] = "the item changed during the run; it is left for the next calibration"
         if applied:
             self.store.publish_bank_snapshot(exam_id)
-        doc = {
+        doc: dict[str, Any] = {
             "calibrationId": calibration_id,
             "examId": exam_id,
+            "status": "done",
             "startedAt": now.isoformat(),
             "by": who,
             "dryRun": dry_run,
@@ -138,7 +213,9 @@ class CalibrationJob:
                 for change, r in zip(changes, report.items, strict=True)
             ],
         }
-        if not dry_run:
+        if record is not None:
+            doc = {**record, **doc, "finishedAt": self._now().isoformat()}
+        if not dry_run or record is not None:
             self.store.put_calibration(exam_id, calibration_id, doc)
         return doc
 
@@ -146,4 +223,14 @@ class CalibrationJob:
         doc = self.store.get_calibration(exam_id, calibration_id)
         if doc is None:
             raise NotFound(f"no calibration {calibration_id!r}", code="calibration_not_found")
+        status = doc.get("status")
+        if status in ("queued", "running"):
+            queued = status == "queued"
+            since, limit = (doc["queuedAt"], MAX_QUEUED_SECONDS) if queued else (doc["startedAt"], MAX_RUN_SECONDS)
+            if (self._now() - datetime.fromisoformat(since)).total_seconds() > limit:
+                reason = (
+                    "the run stopped without finishing (the function timed out or ran out of memory, or its"
+                    " queued event expired); start a new run"
+                )
+                return {**doc, "status": "failed", "error": {"code": "run_lost", "message": reason}}
         return doc

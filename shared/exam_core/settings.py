@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -54,6 +55,10 @@ class Settings(BaseSettings):
     # Overrides the blueprint's duration (seconds); lets tests and demos run out the clock quickly.
     duration_override_seconds: int | None = Field(default=None, ge=1)
     aws_endpoint_url: str | None = None
+    # Asynchronous jobs (exam_core.invoker): Lambda sets the running function's name; the local server, which
+    # has no Lambda service, sets LOCAL_ASYNC=thread to run them on a background thread instead.
+    aws_lambda_function_name: str | None = None
+    local_async: Literal["", "thread"] = ""
 
 
 @lru_cache(maxsize=1)

@@ -130,6 +130,8 @@ class AdminStore(Protocol):
     def load_calibration_rows(self, exam_id: str) -> Iterator[str]: ...
     def put_calibration(self, exam_id: str, calibration_id: str, doc: dict[str, Any]) -> None: ...
     def get_calibration(self, exam_id: str, calibration_id: str) -> dict[str, Any] | None: ...
+    def claim_calibration_run(self, exam_id: str, calibration_id: str, doc: dict[str, Any]) -> bool: ...
+    def bank_version(self, exam_id: str) -> int | None: ...
 
 
 # ------------------------------------------------------------------ marshalling (small, by hand:
@@ -854,6 +856,7 @@ class DynamoStore:
                 "pk": _s(f"CALIBRATIONS#{exam_id}"),
                 "sk": _s(calibration_id),
                 "doc": _s(json.dumps(doc, separators=(",", ":"))),
+                "st": _s(str(doc.get("status", "done"))),  # a run's state, for claim_calibration_run's condition
             },
         )
 
@@ -865,6 +868,26 @@ class DynamoStore:
         )
         item = out.get("Item")
         return json.loads(item["doc"]["S"]) if item else None
+
+    def claim_calibration_run(self, exam_id: str, calibration_id: str, doc: dict[str, Any]) -> bool:
+        """Move a queued run to ``doc`` (running) in one conditional write: False if it is not queued (already
+        claimed by another delivery of the same event, finished, or never stored), so a run executes once."""
+        try:
+            self._call(
+                "update_item",
+                TableName=self.items_table,
+                Key={"pk": _s(f"CALIBRATIONS#{exam_id}"), "sk": _s(calibration_id)},
+                UpdateExpression="SET doc = :d, st = :running",
+                ConditionExpression="st = :queued",
+                ExpressionAttributeValues={
+                    ":d": _s(json.dumps(doc, separators=(",", ":"))),
+                    ":running": _s("running"),
+                    ":queued": _s("queued"),
+                },
+            )
+        except StaleWrite:
+            return False
+        return True
 
 
 # The exam registry's key. Exam ids are lower case (models.api.ExamId), so no exam's pk can be "EXAMS".

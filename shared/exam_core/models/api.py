@@ -565,23 +565,45 @@ class CalibrationItemOut(ApiModel):
     skipped: str | None = None
 
 
+class CalibrationError(ApiModel):
+    code: str
+    message: str
+
+
 class CalibrationOut(ApiModel):
+    """A calibration run: ``queued`` (POST /admin/calibrations answers with it), ``running``, ``done`` with
+    the report (every field from ``bankVersionBefore`` on) or ``failed`` with ``error``. Scheduled runs are
+    stored done."""
+
     calibration_id: str
     exam_id: str
-    started_at: str
+    status: Literal["queued", "running", "done", "failed"]
     by: str
     dry_run: bool
-    bank_version_before: int
-    attempts: int
-    persons: int
-    anchors: int
-    method: str
-    settings: dict[str, object]
-    promoted: int
-    flagged: int
-    kept_pretest: int
-    applied: int
-    items: list[CalibrationItemOut]
+    queued_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: CalibrationError | None = None
+    bank_version_before: int | None = None
+    attempts: int | None = None
+    persons: int | None = None
+    anchors: int | None = None
+    method: str | None = None
+    settings: dict[str, object] | None = None
+    promoted: int | None = None
+    flagged: int | None = None
+    kept_pretest: int | None = None
+    applied: int | None = None
+    items: list[CalibrationItemOut] | None = None
+
+
+class StartCalibration(RequestModel):
+    """Optional: the same choices as the query parameters (a value given in both must agree)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"examId": "clf-c02", "dryRun": True}]})
+
+    exam_id: ExamId | None = None
+    dry_run: bool | None = None
 
 
 class StartCandidateAttempt(RequestModel):
