@@ -7,8 +7,8 @@ The bucket holds the same layout ``make run`` serves (infra/local/server.py): ``
 app where the API is and how to sign in (the Cognito hosted UI, authorization code with PKCE); it is
 written from the stack's outputs, so nothing about a stack is baked into the files in git. Objects in
 the bucket that web/ no longer has are deleted, then ``/*`` is invalidated so the new files show at once.
-web/config.js (the app's settings) is uploaded with the stack's own diagnostic key (the ``WebAppKey`` in
-the partners' usage plan) in place of the one ``make run`` accepts.
+config.json also carries the app's own key for the free diagnostic (``diagnosticKey``: the ``WebAppKey``
+in the partners' usage plan, read with apigateway:GET).
 Run it after every ``sam deploy`` that changes web/ or the stack's API, pool or domain.
 """
 
@@ -48,9 +48,6 @@ REQUIRED_OUTPUTS = {
     "CandidatePoolClientId",
 }
 SCOPES = ["openid", "email"]  # the app client's AllowedOAuthScopes (template.yaml)
-# web/config.js carries the diagnostic key make run accepts; the deployed app gets the stack's own (WebAppKey).
-APP_SETTINGS_KEY = "app/config.js"
-LOCAL_DIAGNOSTIC_KEY = "demo-partner-key"
 
 
 def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
@@ -58,10 +55,10 @@ def stack_outputs(cloudformation: Any, stack: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
-def config_from_outputs(outputs: dict[str, str]) -> dict[str, Any]:
-    """What the app reads from /config.json: the API's base URL and the hosted UI's settings."""
+def config_from_outputs(outputs: dict[str, str], diagnostic_key: str | None = None) -> dict[str, Any]:
+    """What the app reads from /config.json: the API's base URL, the hosted UI's settings, the diagnostic key."""
     app_url = outputs["WebAppUrl"]
-    return {
+    config: dict[str, Any] = {
         "apiUrl": outputs["ApiUrl"].rstrip("/"),
         "cognito": {
             "domain": outputs["CandidateSignInUrl"].rstrip("/"),
@@ -71,6 +68,9 @@ def config_from_outputs(outputs: dict[str, str]) -> dict[str, Any]:
             "scopes": SCOPES,
         },
     }
+    if diagnostic_key:
+        config["diagnosticKey"] = diagnostic_key
+    return config
 
 
 def web_files(web_dir: Path = WEB_DIR) -> Iterator[tuple[str, Path, str]]:
@@ -94,24 +94,19 @@ def publish(
     web_dir: Path = WEB_DIR,
     cloudfront: Any = None,
     distribution_id: str | None = None,
-    diagnostic_key: str | None = None,
     dry_run: bool = False,
 ) -> list[str]:
     """Upload the app and its config; delete what web/ no longer has; invalidate. Returns the keys written.
 
     The assets go first, then config.json, then index.html, so a visitor mid-publish never loads a page
-    whose modules are not there yet. ``diagnostic_key`` (the stack's web app key) replaces the local one in
-    web/config.js.
+    whose modules are not there yet.
     """
     files = sorted(web_files(web_dir), key=lambda f: f[0] == "index.html")
     written: list[str] = []
     for key, path, content_type in files:
         if key == "index.html":
             written.append(_put(s3, bucket, CONFIG_KEY, _config_body(config), "application/json", dry_run))
-        body = path.read_bytes()
-        if key == APP_SETTINGS_KEY and diagnostic_key:
-            body = body.replace(LOCAL_DIAGNOSTIC_KEY.encode(), diagnostic_key.encode())
-        written.append(_put(s3, bucket, key, body, content_type, dry_run))
+        written.append(_put(s3, bucket, key, path.read_bytes(), content_type, dry_run))
     if CONFIG_KEY not in written:  # no index.html: still write the config
         written.append(_put(s3, bucket, CONFIG_KEY, _config_body(config), "application/json", dry_run))
     keep = set(written)
@@ -166,13 +161,13 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"stack {args.stack} lacks the outputs {missing}: deploy the current template first", file=sys.stderr)
         return 2
-    config = config_from_outputs(outputs)
     diagnostic_key = None
     if "WebAppKeyId" in outputs:
         got = session.client("apigateway").get_api_key(apiKey=outputs["WebAppKeyId"], includeValue=True)
         diagnostic_key = got["value"]
     else:
-        print("  the stack has no WebAppKeyId output: the app's diagnostic keeps the local key (refused when deployed)")
+        print("  the stack has no WebAppKeyId output: the app's free diagnostic will say it is unavailable")
+    config = config_from_outputs(outputs, diagnostic_key)
     print(f"publishing web/ to s3://{outputs['WebBucketName']} for {outputs['WebAppUrl']}")
     publish(
         session.client("s3"),
@@ -181,7 +176,6 @@ def main(argv: list[str] | None = None) -> int:
         web_dir=WEB_DIR,
         cloudfront=session.client("cloudfront"),
         distribution_id=outputs["WebDistributionId"],
-        diagnostic_key=diagnostic_key,
         dry_run=args.dry_run,
     )
     print(f"open {outputs['WebAppUrl']}")

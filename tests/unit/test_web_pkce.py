@@ -96,6 +96,21 @@ if (scenario === "rfc7636") {
     out.logout = assigned.at(-1);
   }
 }
+if (scenario === "refresh") {
+  await auth.boot();
+  api.setToken(jwt({ email: "cand@example.test", exp: Date.now() / 1000 + 30 }));  // 30 s left
+  sessionStorage.setItem("exam-app:refresh-token", "refresh-0");
+  const before = api.token();
+  await Promise.all([api.call("GET", "/me/attempts"), api.call("GET", "/me/progress")]);
+  const refreshes = requests.filter((r) => r.url.endsWith("/oauth2/token"));
+  out.refreshForms = refreshes.map((r) => Object.fromEntries(new URLSearchParams(r.body)));
+  out.renewed = api.token() !== before;
+  out.apiCalls = requests.filter((r) => r.url.includes("/me/")).length;
+  const fresh = api.token();
+  await api.call("GET", "/me/attempts");
+  out.refreshesAfter = requests.filter((r) => r.url.endsWith("/oauth2/token")).length;
+  out.sameToken = api.token() === fresh;
+}
 console.log(JSON.stringify(out));
 """
 
@@ -127,7 +142,7 @@ def test_given_no_config_json_when_the_app_starts_then_it_keeps_the_dev_sign_in_
 ) -> None:
     out = _run(tmp_path, "local")
     assert out["error"] is None and out["hosted"] is False
-    assert out["config"] == {"apiUrl": "", "cognito": None}
+    assert out["config"]["apiUrl"] == "" and out["config"]["cognito"] is None
     assert out["requests"] == ["/config.json", "/exams"]
 
 
@@ -163,3 +178,14 @@ def test_given_a_callback_whose_state_does_not_match_when_the_app_starts_then_no
     out = _run(tmp_path, "wrong-state")
     assert out["error"] and "did not match" in out["error"]
     assert out["tokenForm"] is None and out["token"] is None
+
+
+def test_given_an_id_token_about_to_expire_when_the_app_calls_the_api_then_it_is_renewed_once_first(
+    tmp_path: Path,
+) -> None:
+    out = _run(tmp_path, "refresh")
+    assert out["refreshForms"] == [
+        {"client_id": "client-1", "grant_type": "refresh_token", "refresh_token": "refresh-0"}
+    ]
+    assert out["renewed"] is True and out["apiCalls"] == 2  # two calls at once share one renewal
+    assert out["refreshesAfter"] == 1 and out["sameToken"] is True  # a fresh token is not renewed again

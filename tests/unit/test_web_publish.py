@@ -75,6 +75,11 @@ def test_given_the_repo_web_folder_when_published_then_every_file_is_uploaded_wi
     assert (pub.WEB_DIR / "js/main.js").read_bytes() == objects["app/js/main.js"]["Body"].read()
 
 
+def test_given_a_diagnostic_key_when_the_config_is_built_then_the_app_gets_it() -> None:
+    assert pub.config_from_outputs(OUTPUTS, "k-1")["diagnosticKey"] == "k-1"
+    assert "diagnosticKey" not in pub.config_from_outputs(OUTPUTS)
+
+
 def test_given_outputs_when_published_then_config_json_is_json_from_those_outputs(s3: Any) -> None:
     pub.publish(s3, "web-bucket", pub.config_from_outputs(OUTPUTS))
     obj = s3.get_object(Bucket="web-bucket", Key="config.json")
@@ -108,9 +113,6 @@ def test_given_a_stack_when_main_runs_then_it_publishes_its_outputs_and_web_app_
     s3: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     (tmp_path / "index.html").write_text("<!doctype html>")
-    (tmp_path / "config.js").write_text(
-        'export const config = { examId: "clf-c02", diagnosticKey: "demo-partner-key" };'
-    )
     monkeypatch.setattr(pub, "WEB_DIR", tmp_path)
     monkeypatch.setattr(pub, "stack_outputs", lambda _cfn, stack: OUTPUTS if stack == "exam-scoring" else {})
     invalidations: list[dict[str, Any]] = []
@@ -134,10 +136,9 @@ def test_given_a_stack_when_main_runs_then_it_publishes_its_outputs_and_web_app_
     assert pub.main(["--stack", "exam-scoring", "--region", "us-east-1"]) == 0
     config = json.loads(s3.get_object(Bucket="web-bucket", Key="config.json")["Body"].read())
     assert config["apiUrl"] == OUTPUTS["ApiUrl"]
+    assert config["diagnosticKey"] == "the-stack-web-app-key"  # the WebAppKey's value, read by its id
     assert [i["DistributionId"] for i in invalidations] == ["E2QWRUHEXAMPLE"]
     assert invalidations[0]["InvalidationBatch"]["Paths"]["Items"] == ["/*"]
-    settings = s3.get_object(Bucket="web-bucket", Key="app/config.js")["Body"].read().decode()
-    assert 'diagnosticKey: "the-stack-web-app-key"' in settings and "demo-partner-key" not in settings
 
 
 def test_given_a_stack_without_the_web_outputs_when_main_runs_then_it_says_so_and_exits_2(
