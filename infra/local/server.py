@@ -168,6 +168,10 @@ def start(
     # The embedded DynamoDB serialises every request; under load a call can wait well over the deployed
     # 1 s read timeout. Locally a slow answer is not a fault (LOCAL_DYNAMODB_FAULT_RATE injects those).
     os.environ.setdefault("DYNAMODB_READ_TIMEOUT", "10")
+    # No Lambda service here: a function's asynchronous invoke of itself (the calibration run that
+    # POST /admin/calibrations queues) runs on a background thread instead (exam_core.invoker). The thread
+    # calls the job directly, never a resolver, so it needs no turn of the gateway's one-invocation lock.
+    os.environ.setdefault("LOCAL_ASYNC", "thread")
     env = {**os.environ, **(env_overrides or {})}
     template = Template(ROOT / "template.yaml", _pairs(env.get("LOCAL_PARAMETER_OVERRIDES", "")))
 
