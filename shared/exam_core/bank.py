@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from pydantic_core import to_json
@@ -56,6 +56,50 @@ def parse_items(blueprint: Blueprint, raw_items: Iterable[Mapping[str, Any]]) ->
     return items
 
 
+class LazyItem:
+    """An item from a compiled snapshot: what indexing and assembly read (id, task, status, b) at hand, the
+    rest validated from its JSON the first time anything else is read, then kept.
+
+    A cold function's first request needs the index of the whole bank but the text of only the ~65 items it
+    serves; validating every item up front costs time and memory in proportion to the bank (5,000 items:
+    hundreds of ms). The JSON was validated when the snapshot was written (exam_core.bank_snapshot), and is
+    validated again here, item by item, on first use. Stands in for ``Item`` everywhere (attribute access
+    is forwarded), which is why it is typed as one where the bank hands it out.
+    """
+
+    __slots__ = ("_item", "_raw", "b", "id", "status", "task")
+
+    def __init__(self, item_id: str, task: str, status: str, b: float, raw: str) -> None:
+        self.id, self.task, self.status, self.b = item_id, task, status, b
+        self._raw: str | None = raw
+        self._item: Item | None = None
+
+    def full(self) -> Item:
+        if self._item is None:
+            self._item = Item.model_validate_json(self._raw or "")
+            self._raw = None
+        return self._item
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.full(), name)
+
+    def __repr__(self) -> str:
+        return f"LazyItem({self.id!r})"
+
+
+class _OptionText(dict[str, dict[str, str]]):
+    """Option id -> text per item, computed on first use (a snapshot's items are validated lazily)."""
+
+    def __init__(self, items: Mapping[str, Item]) -> None:
+        super().__init__()
+        self._items = items
+
+    def __missing__(self, item_id: str) -> dict[str, str]:
+        texts = {o.id: o.text for o in self._items[item_id].options}
+        self[item_id] = texts
+        return texts
+
+
 @dataclass(slots=True)
 class Bank:
     """An exam's blueprint and items, indexed for assembly. Built once per bank version and cached."""
@@ -68,23 +112,39 @@ class Bank:
     pretest: dict[str, list[Item]] = field(default_factory=dict)
     info_at_cut: dict[str, float] = field(default_factory=dict)
     target_info: dict[str, float] = field(default_factory=dict)
-    # Option id -> text per item, for serving questions without rebuilding it on every request.
+    # Option id -> text per item, for serving questions without rebuilding it on every request (lazy).
     option_text: dict[str, dict[str, str]] = field(default_factory=dict)
     # Per item, what a review shows that does not depend on the attempt (built on first review).
     review_parts: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, blueprint: Blueprint, items: Iterable[Item], version: int = 1) -> Bank:
-        bank = cls(blueprint=blueprint, items={i.id: i for i in items}, version=version)
+        return cls._indexed(blueprint, {i.id: i for i in items}, version)
+
+    @classmethod
+    def build_compiled(
+        cls, blueprint: Blueprint, index: Sequence[Sequence[Any]], docs: Sequence[str], version: int
+    ) -> Bank:
+        """From a snapshot: ``index`` rows ``[id, task, status, b]`` beside each item's JSON (``docs``)."""
+        items = {
+            str(r[0]): LazyItem(str(r[0]), str(r[1]), str(r[2]), float(r[3]), raw)
+            for r, raw in zip(index, docs, strict=True)
+        }
+        return cls._indexed(blueprint, cast("dict[str, Item]", items), version)
+
+    @classmethod
+    def _indexed(cls, blueprint: Blueprint, items: dict[str, Item], version: int) -> Bank:
+        """The indexes, from each item's id, task, status and b only (all a snapshot's items have at hand)."""
+        bank = cls(blueprint=blueprint, items=items, version=version, option_text=_OptionText(items))
         by_task = blueprint.domain_of_task()
         cut = blueprint.scale.theta_cut
         bank.operational = {d.id: [] for d in blueprint.domains}
         bank.pretest = {d.id: [] for d in blueprint.domains}
-        for item in sorted(bank.items.values(), key=lambda i: i.id):
+        for item_id in sorted(items):
+            item = items[item_id]
             domain = by_task[item.task].id
-            bank.domain_of_item[item.id] = domain
-            bank.option_text[item.id] = {o.id: o.text for o in item.options}
-            bank.info_at_cut[item.id] = test_information(cut, [item.b])
+            bank.domain_of_item[item_id] = domain
+            bank.info_at_cut[item_id] = test_information(cut, [item.b])
             if item.status == "operational":
                 bank.operational[domain].append(item)
             elif item.status == "pretest":

@@ -53,6 +53,9 @@ class BankCache:
         if stored is None:
             raise NotFound(f"no exam {exam_id!r}", code="exam_not_found", details=[{"examId": exam_id}])
         blueprint = Blueprint.model_validate(stored.blueprint)
-        bank = Bank.build(blueprint, (Item.model_validate(i) for i in stored.items), stored.version)
+        if stored.index is not None and stored.docs is not None:  # a snapshot: items validated on first use
+            bank = Bank.build_compiled(blueprint, stored.index, stored.docs, stored.version)
+        else:
+            bank = Bank.build(blueprint, (Item.model_validate(i) for i in stored.items), stored.version)
         self._entries[exam_id] = _Entry(bank, now)
         return bank

@@ -68,12 +68,31 @@ def is_retryable(exc: BaseException) -> bool:
 
 
 class StoredBank:
-    __slots__ = ("blueprint", "items", "version")
+    """A bank as read: its item documents, or (from a snapshot) an index row per item and each item's JSON,
+    parsed only when ``items`` is read (``Bank.build_compiled`` builds from the index without parsing)."""
 
-    def __init__(self, blueprint: dict[str, Any], version: int, items: list[dict[str, Any]]) -> None:
+    __slots__ = ("_items", "blueprint", "docs", "index", "version")
+
+    def __init__(
+        self,
+        blueprint: dict[str, Any],
+        version: int,
+        items: list[dict[str, Any]] | None = None,
+        *,
+        index: list[list[Any]] | None = None,
+        docs: list[str] | None = None,
+    ) -> None:
         self.blueprint = blueprint
         self.version = version
-        self.items = items
+        self._items = items
+        self.index = index
+        self.docs = docs
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        if self._items is None:
+            self._items = [json.loads(d) for d in self.docs or ()]
+        return self._items
 
 
 class Store(Protocol):
@@ -311,9 +330,9 @@ class DynamoStore:
         version = int(meta["version"]["N"])
         snap = meta.get("snap", {}).get("M")
         if snap is not None and int(snap["v"]["N"]) == version:
-            items = self._read_snapshot(exam_id, version, int(snap["n"]["N"]))
-            if items is not None:
-                return StoredBank(blueprint, version, items)
+            compiled = self._read_snapshot(exam_id, version, int(snap["n"]["N"]))
+            if compiled is not None:
+                return StoredBank(blueprint, version, index=compiled[0], docs=compiled[1])
         items = [
             json.loads(it["doc"]["S"])
             for it in self._query_all(
@@ -324,7 +343,7 @@ class DynamoStore:
         ]
         return StoredBank(blueprint, version, items)
 
-    def _read_snapshot(self, exam_id: str, version: int, count: int) -> list[dict[str, Any]] | None:
+    def _read_snapshot(self, exam_id: str, version: int, count: int) -> tuple[list[list[Any]], list[str]] | None:
         from exam_core.bank_snapshot import chunk_key, decode
 
         keys = [{"pk": _s(exam_id), "sk": _s(chunk_key(version, n))} for n in range(count)]
@@ -343,7 +362,8 @@ class DynamoStore:
         if len(found) != count:
             return None  # a chunk replaced under us or not yet readable: the Query is always right
         try:
-            return decode([found[chunk_key(version, n)] for n in range(count)], version)[1]
+            _, index, docs = decode([found[chunk_key(version, n)] for n in range(count)], version)
+            return index, docs
         except ValueError:
             return None
 

@@ -22,12 +22,12 @@ def _calls(store: DynamoStore) -> list[str]:
 
 
 def _query_items(store: DynamoStore) -> list[dict[str, Any]]:
-    out = store.client.query(
+    pages = store.client.get_paginator("query").paginate(
         TableName="ItemsTable",
         KeyConditionExpression="pk = :e AND begins_with(sk, :i)",
         ExpressionAttributeValues={":e": {"S": EXAM}, ":i": {"S": "ITEM#"}},
     )
-    return [json.loads(i["doc"]["S"]) for i in out["Items"]]
+    return [json.loads(i["doc"]["S"]) for page in pages for i in page["Items"]]
 
 
 def _snap_keys(store: DynamoStore) -> list[str]:
