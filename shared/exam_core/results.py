@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -108,22 +109,33 @@ def build_result(
         domains=domains,
         weakest_domain=weakest,
         study_plan=plan,
-        note=precision_note(len(scored), row.band_low, row.band_high),
+        note=precision_note(len(scored), row.band_low, row.band_high, None if mode == "full" else full_form_band(bank)),
     )
 
 
 SHORT_FORM_ITEMS = 30
 
 
-def precision_note(scored_items: int, low: int, high: int) -> str | None:
-    """Say plainly how wide the band is when a form is too short for a precise score."""
+def full_form_band(bank: Bank) -> tuple[int, int]:
+    """This exam's full form: its question count, and its band's width at the cut to the nearest 10 points
+    (two posterior SDs, 2 x slope / sqrt(1 + information): the N(0, 1) prior counts as one unit)."""
+    spec, scale = bank.blueprint.forms["full"], bank.blueprint.scale
+    width = 2 * scale.slope / math.sqrt(1.0 + bank.target_info.get("full", 0.0))
+    return spec.scored + spec.pretest, int(round(width, -1))
+
+
+def precision_note(scored_items: int, low: int, high: int, full: tuple[int, int] | None = None) -> str | None:
+    """Say plainly how wide the band is when a form is too short for a precise score, and, on a shorter
+    form than the exam's full one, how much its full form (``full``: questions, band width) narrows it."""
     if scored_items >= SHORT_FORM_ITEMS:
         return None
-    return (
+    note = (
         f"Based on {scored_items} scored questions this is a rough estimate: your score is likely between "
-        f"{low} and {high} (a band of {high - low} points). A full 65-question practice exam narrows it to "
-        "about 60 points."
+        f"{low} and {high} (a band of {high - low} points)."
     )
+    if full is not None:
+        note += f" A full {full[0]}-question practice exam narrows it to about {full[1]} points."
+    return note
 
 
 def weakest_domain(domains: list[DomainResult]) -> str:

@@ -291,10 +291,30 @@ def test_given_a_submitted_attempt_then_its_read_and_review_carry_the_result(all
     assert all(q["correct"] for q in all_right.review.body["questions"] if q["scored"])
 
 
+def test_given_a_short_full_form_then_its_note_names_no_other_exams_form(all_right: Attempt) -> None:
+    note = all_right.submit.body["note"]  # 12 scored questions: a rough estimate, said plainly
+    assert "rough estimate" in note
+    assert "65" not in note and "narrows" not in note  # this is the exam's full form: nothing longer to suggest
+
+
 def test_given_the_new_exam_then_the_diagnostic_and_signed_in_start_routes_accept_it(served: Served) -> None:
-    diagnostic = served.api.post("/diagnostics", {"examId": EXAM}, headers={"X-Api-Key": "demo-partner-key"})
+    key = {"X-Api-Key": "demo-partner-key"}
+    diagnostic = served.api.post("/diagnostics", {"examId": EXAM}, headers=key)
     assert diagnostic.status == 201, diagnostic.raw
     assert diagnostic.body["questionCount"] == 5
+    d = diagnostic.body
+    answers = [{"questionId": q["questionId"], "selected": _right(q, served.by_stem)} for q in d["questions"]]
+    submitted = served.api.post(
+        f"/diagnostics/{d['attemptId']}/submit",
+        {"responses": answers},
+        headers={**key, "X-Attempt-Token": d["attemptToken"]},
+    )
+    assert submitted.status == 200, submitted.raw
+    result = submitted.body
+    assert result["examId"] == EXAM and (result["scaleMin"], result["scaleMax"]) == (200, 800)
+    assert result["scored"] == {"correct": 5, "total": 5}
+    # the note points to this exam's own full form, not another exam's
+    assert re.search(r"A full 15-question practice exam narrows it to about \d+0 points\.$", result["note"])
     mine = served.api.post(
         "/me/attempts", {"examId": EXAM, "mode": "full"}, headers={"Authorization": "Bearer dev:harbour-pilot"}
     )
