@@ -8,6 +8,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -589,13 +590,25 @@ def axe_problems(page: Page) -> list[str]:
     ]
 
 
+@contextmanager
+def scanning(browser: Browser, viewport: dict[str, int]) -> Iterator[tuple[Page, dict[str, list[str]]]]:
+    """A fresh tab whose screens are scanned one by one into ``found``; then no screen may have had a serious or
+    critical violation, nor the page an error."""
+    tab = new_tab(browser, viewport)
+    found: dict[str, list[str]] = {}
+    try:
+        yield tab.page, found
+    finally:
+        tab.page.context.close()
+    assert {k: v for k, v in found.items() if v} == {}
+    assert not tab.errors
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_axe_finds_no_serious_or_critical_violation_on_any_screen(
     base_url: str, browser: Browser, viewport: dict[str, int]
 ) -> None:
-    tab = new_tab(browser, viewport)
-    page, found = tab.page, {}
-    try:
+    with scanning(browser, viewport) as (page, found):
         page.goto(f"{base_url}/")
         expect(page.get_by_test_id("candidate-id")).to_be_visible()
         found["sign-in"] = axe_problems(page)
@@ -620,7 +633,3 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_screen(
         page.goto(f"{base_url}/#/")
         expect(page.get_by_test_id("score-trend")).to_be_visible()
         found["home with history"] = axe_problems(page)
-    finally:
-        page.context.close()
-    assert {k: v for k, v in found.items() if v} == {}
-    assert not tab.errors

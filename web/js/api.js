@@ -22,6 +22,23 @@ export function configure(apiUrl, hook) { base = apiUrl; beforeCall = hook; }
 /** Where the token of an attempt started in this tab is kept. @param {string} attemptId */
 export const attemptTokenKey = (attemptId) => `exam-app:attempt-token:${attemptId}`;
 
+/**
+ * An attempt's routes and what they need: the candidate's own under `/me/attempts` (the bearer token), or an
+ * anonymous diagnostic under `/diagnostics` (the app's key and the attempt token; it has no save route, so its
+ * answers stay on this device until the submit).
+ * @typedef {{path: string, headers: Record<string, string>, saves: boolean}} Channel
+ */
+
+/** @param {string} attemptId @returns {Channel} */
+export const mine = (attemptId) => ({ path: `/me/attempts/${encodeURIComponent(attemptId)}`, headers: {}, saves: true });
+
+/** @param {string} attemptId @param {string} apiKey @param {string} attemptToken @returns {Channel} */
+export const anonymous = (attemptId, apiKey, attemptToken) => ({
+  path: `/diagnostics/${encodeURIComponent(attemptId)}`,
+  headers: { "X-Api-Key": apiKey, "X-Attempt-Token": attemptToken },
+  saves: false,
+});
+
 export class ApiError extends Error {
   /**
    * @param {number} status HTTP status, 0 when the service could not be reached
@@ -79,7 +96,7 @@ async function callOnce(method, path, body, extraHeaders) {
   const renewing = beforeCall();
   if (renewing) await renewing;
   const t = token();
-  if (t) headers.Authorization = `Bearer ${t}`;
+  if (t && path.startsWith("/me/")) headers.Authorization = `Bearer ${t}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res;
   try {
@@ -107,6 +124,10 @@ export function errorText(e) {
   if (e.status === 401 || e.status === 403) return "Your sign-in was not accepted. Sign out and sign in again.";
   if (e.code === "attempt_not_found") return "This attempt was not found. It may belong to another account.";
   if (e.code === "attempt_not_submitted") return "The review opens after the exam is submitted.";
+  if (e.code === "nothing_to_practice") {
+    return "There is nothing to practise in this set yet: a missed set needs questions you answered wrongly or flagged, "
+      + "an unseen set questions you have not been served. Take a full exam or choose another set.";
+  }
   if (e.status === 429) return "Too many requests just now. Wait a moment, then try again.";
   if (e.status >= 500) return `The service is busy. Try again${e.retryAfter ? ` in ${e.retryAfter} seconds` : " shortly"}.`;
   return `${e.message} (${e.code})`;

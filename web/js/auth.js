@@ -12,7 +12,11 @@
 import { configure, setToken, token } from "./api.js";
 
 /** @typedef {{domain: string, clientId: string, redirectUri: string, logoutUri: string, scopes: string[]}} CognitoConfig */
-/** @typedef {{apiUrl: string, cognito: CognitoConfig|null}} AppConfig */
+/**
+ * `diagnosticKey`: the app's own first-party key for the free diagnostic's routes (`X-Api-Key`); without a
+ * config file (`make run`) the local server's demo key.
+ * @typedef {{apiUrl: string, cognito: CognitoConfig|null, diagnosticKey: string}} AppConfig
+ */
 
 const PENDING_KEY = "exam-app:oauth-pending";  // {state, verifier, hash} between the redirect and the callback
 const REFRESH_KEY = "exam-app:refresh-token";
@@ -20,7 +24,7 @@ const REFRESH_KEY = "exam-app:refresh-token";
 const REFRESH_MARGIN_MS = 120_000;
 
 /** @type {AppConfig} */
-let config = { apiUrl: "", cognito: null };
+let config = { apiUrl: "", cognito: null, diagnosticKey: "" };
 
 /** @returns {AppConfig} */
 export function currentConfig() { return config; }
@@ -91,7 +95,8 @@ function parseConfig(raw) {
         logoutUri: text(c.logoutUri) ? c.logoutUri : c.redirectUri,
         scopes: Array.isArray(c.scopes) && c.scopes.length ? c.scopes.map(String) : ["openid", "email"] }
     : null;
-  return { apiUrl: r && typeof r.apiUrl === "string" ? r.apiUrl.replace(/\/$/, "") : "", cognito };
+  const diagnosticKey = !r ? "demo-partner-key" : text(r.diagnosticKey) ? r.diagnosticKey : "";
+  return { apiUrl: r && typeof r.apiUrl === "string" ? r.apiUrl.replace(/\/$/, "") : "", cognito, diagnosticKey };
 }
 
 /** Read /config.json (absent under make run: the API is this origin, dev sign-in). */

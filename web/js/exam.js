@@ -1,16 +1,22 @@
 /**
- * The full exam: one question at a time, a navigator, flags, keys, the server's countdown, autosave,
- * a review screen before submitting, and submission (by the candidate or when time runs out).
- * Item text is always set as text (h() never parses HTML).
+ * The exam screen: one question at a time, a navigator, flags, keys, the server's countdown, autosave,
+ * a review screen before submitting, and submission (by the candidate or when time runs out). The same screen
+ * serves a full exam, a practice set (untimed; in study mode each complete answer is saved, then checked, and
+ * right or wrong is shown with every option's explanation) and the anonymous diagnostic (answers kept on this
+ * device until the submit). Item text is always set as text (h() never parses HTML).
  */
 import { h, showAll, announce, clock } from "./dom.js";
-import { ApiError, call, errorText } from "./api.js";
+import { ApiError, call, errorText, mine } from "./api.js";
 import { Saver, loadPending } from "./saver.js";
 
 /** @typedef {{id: string, text: string}} Option */
 /** @typedef {{number: number, questionId: string, type: string, selectCount: number, stem: string, options: Option[]}} Question */
 /** @typedef {{selected: string[], flagged: boolean}} Answer */
 /** @typedef {{go: (hash: string) => void, showResult: (attemptId: string, result: any) => void}} App */
+/**
+ * @typedef {{channel?: import("./api.js").Channel, hashBase?: string}} Where the attempt's routes (default the
+ *   candidate's own) and the screen's URL (default `#/exam/<id>`)
+ */
 
 const WORDS = ["zero", "one", "two", "three", "four", "five", "six"];
 const LETTERS = "abcdef";
@@ -18,16 +24,25 @@ const LETTERS = "abcdef";
 /** @param {string} attemptId */
 export const positionKey = (attemptId) => `exam-app:pos:${attemptId}`;
 
+/** Study mode is on for a practice set unless it was started with it off. @param {string} attemptId */
+export const studyKey = (attemptId) => `exam-app:study:${attemptId}`;
+
+/** The questions checked in study mode in this tab (shown checked again after a reload). @param {string} attemptId */
+const checkedKey = (attemptId) => `exam-app:checked:${attemptId}`;
+
+const PRACTICE = ["domain", "missed", "unseen"];
+
 /**
  * Open the exam screen for an attempt at question `where` (1-based) or at "submit" (the review before submitting).
- * @param {string} attemptId @param {string} where @param {App} app
+ * @param {string} attemptId @param {string} where @param {App} app @param {Where} [at]
  * @returns {Promise<() => void>} what to call when leaving the screen
  */
-export async function openExam(attemptId, where, app) {
-  showAll([h("p", {}, "Loading your exam…")]);
+export async function openExam(attemptId, where, app, at = {}) {
+  showAll([h("p", {}, "Loading your questions…")]);
+  const channel = at.channel || mine(attemptId);
   let attempt;
   try {
-    attempt = await call("GET", `/me/attempts/${encodeURIComponent(attemptId)}`);
+    attempt = await call("GET", channel.path, undefined, channel.headers);
   } catch (e) {
     showAll([h("p", { class: "error", role: "alert" }, errorText(e)), h("p", {}, h("a", { href: "#/" }, "Back to your exams"))]);
     return () => {};
@@ -36,17 +51,27 @@ export async function openExam(attemptId, where, app) {
     app.showResult(attemptId, attempt.result);
     return () => {};
   }
-  const screen = new ExamScreen(attempt, app);
+  const screen = new ExamScreen(attempt, app, channel, at.hashBase || `#/exam/${attemptId}`);
   screen.start(where);
   return () => screen.stop();
 }
 
 class ExamScreen {
-  /** @param {any} attempt @param {App} app */
-  constructor(attempt, app) {
+  /** @param {any} attempt @param {App} app @param {import("./api.js").Channel} channel @param {string} hashBase */
+  constructor(attempt, app, channel, hashBase) {
     this.app = app;
+    this.channel = channel;
+    this.hashBase = hashBase;
     /** @type {string} */
     this.id = attempt.attemptId;
+    this.noun = attempt.mode === "full" ? "exam" : attempt.mode === "diagnostic" ? "diagnostic" : "practice set";
+    this.study = PRACTICE.includes(attempt.mode) && sessionStorage.getItem(studyKey(this.id)) !== "0";
+    /** Study mode's checks, by question id: a checked answer is final. @type {Map<string, any>} */
+    this.checks = new Map();
+    /** @type {string[]} */
+    this.checked = JSON.parse(sessionStorage.getItem(checkedKey(this.id)) || "[]");
+    this.feedback = h("section");
+    this.checkBtn = h("button");
     /** @type {Question[]} */
     this.questions = attempt.questions;
     /** @type {Record<string, Answer>} */
@@ -72,7 +97,7 @@ class ExamScreen {
       onStatus: (st) => this.showSave(st),
       onRemaining: (sec) => { if (this.timed) this.deadline = performance.now() + sec * 1000; },
       onClosed: () => { this.submit(true); },
-    });
+    }, channel);
     this.onKey = (/** @type {KeyboardEvent} */ e) => this.key(e);
     // the screen's parts, built once; the question's own parts are rebuilt on every move
     this.hint = h("p");
@@ -82,7 +107,8 @@ class ExamScreen {
     this.errorEl = h("div");
     this.timerEl = h("span", { class: "timer", role: "timer", "aria-label": "Time left", "data-testid": "timer" });
     this.warnEl = h("p", { class: "warning", "aria-live": "assertive", "data-testid": "time-warning" });
-    this.saveEl = h("span", { class: "save", role: "status", "data-testid": "save-state" }, "All answers saved");
+    this.saveEl = h("span", { class: "save", role: "status", "data-testid": "save-state" },
+      channel.saves ? "All answers saved" : "Answers kept in this browser until you submit");
     // the screen's h1: "Question n of 65", or "Review before submitting"
     this.countEl = h("h1", { class: "count", tabindex: "-1", "data-testid": "progress" });
     this.bar = h("div", { class: "exam-bar" }, this.countEl, this.timed ? this.timerEl : "", this.saveEl);
@@ -98,7 +124,8 @@ class ExamScreen {
         h("span", { class: "nav-q sample", "aria-hidden": "true" }, "2"), " unanswered ",
         h("span", { class: "nav-q sample flagged", "aria-hidden": "true" }, "3"), " flagged ",
         h("span", { class: "nav-q sample current", "aria-hidden": "true" }, "4"), " current"));
-    this.keysHelp = h("p", { class: "muted keys" }, "Keys: 1–6 or A–E choose an option, N next, P previous, F flag.");
+    this.keysHelp = h("p", { class: "muted keys" }, "Keys: 1–6 or A–E choose an option, N next, P previous, F flag."
+      + (this.study ? " Study mode: Check answer shows right or wrong and the explanations; a checked answer is final." : ""));
   }
 
   // ------------------------------------------------------------------ layout
@@ -141,7 +168,7 @@ class ExamScreen {
   renderQuestion() {
     const q = this.q, total = this.questions.length;
     sessionStorage.setItem(positionKey(this.id), String(this.index + 1));
-    this.setHash(`#/exam/${this.id}/${this.index + 1}`);
+    this.setHash(`${this.hashBase}/${this.index + 1}`);
     this.countEl.textContent = `Question ${this.index + 1} of ${total}`;
     const multiple = q.type === "multiple";
     const stem = h("p", { class: "stem", id: "stem", tabindex: "-1", "data-testid": "question-stem" }, q.stem);
@@ -168,9 +195,53 @@ class ExamScreen {
     const finish = this.index + 1 < total
       ? h("p", {}, h("button", { type: "button", class: "link", "data-testid": "to-review", onclick: () => this.openSubmit() }, "Review and submit"))
       : "";
-    this.body.replaceChildren(fieldset, controls, finish, this.keysHelp);
+    this.feedback = h("section", { class: "feedback", "aria-label": "Your answer checked", "data-testid": "feedback", hidden: "" });
+    this.checkBtn = h("button", { type: "button", "data-testid": "check", onclick: () => this.check(true) }, "Check answer");
+    this.body.replaceChildren(fieldset, this.study ? h("p", {}, this.checkBtn) : "", this.feedback, controls, finish, this.keysHelp);
     this.sync();
     showAll([this.bar, this.warnEl, this.body, this.nav], stem, `Question ${this.index + 1} of ${total}`);
+    if (this.checked.includes(q.questionId)) this.check(false);
+  }
+
+  /** @param {Question} q */
+  complete(q) {
+    return this.answers[q.questionId].selected.length === (q.type === "multiple" ? q.selectCount : 1);
+  }
+
+  /**
+   * Study mode: save the current question's complete answer at once, check it and show right or wrong with every
+   * option's explanation; from then on the answer is final. A check already made is shown again without a request.
+   * @param {boolean} fresh the candidate has just asked (say the verdict, move focus to it)
+   */
+  async check(fresh) {
+    const q = this.q, a = this.answers[q.questionId];
+    if (!this.study || this.view !== "question" || !this.complete(q)) return;
+    if (fresh && this.saver.count) this.saver.flush();  // the save goes now, not after the debounce
+    const panel = this.feedback;
+    panel.hidden = false;
+    const done = this.checks.get(q.questionId);
+    if (!done) panel.replaceChildren(h("p", { class: "muted", role: "status" }, "Checking your answer…"));
+    try {
+      const [res, review] = await Promise.all([
+        done || call("POST", `${this.channel.path}/check`, { questionId: q.questionId, selected: a.selected }, this.channel.headers, 2),
+        import("./review.js"),
+      ]);
+      this.checks.set(q.questionId, res);
+      if (!this.checked.includes(q.questionId)) {
+        this.checked.push(q.questionId);
+        sessionStorage.setItem(checkedKey(this.id), JSON.stringify(this.checked));
+      }
+      if (panel !== this.feedback) return;  // the candidate moved on meanwhile
+      this.sync();
+      const verdict = res.correct ? "Correct" : `Incorrect: the answer is ${res.key.join(", ").toUpperCase()}`;
+      const heading = h("h2", { class: `verdict ${res.correct ? "pass" : "fail"}`, tabindex: "-1", "data-testid": "check-verdict" }, `${verdict}.`);
+      panel.replaceChildren(heading, ...review.explained(res));
+      if (fresh) { heading.focus(); announce(`${verdict}. The explanation of every option follows.`); }
+    } catch (e) {
+      if (panel !== this.feedback) return;
+      panel.replaceChildren(h("p", { class: "error", role: "alert" }, `Your answer is kept, but it could not be checked. ${errorText(e)}`),
+        h("button", { type: "button", class: "secondary", "data-testid": "check-again", onclick: () => this.check(true) }, "Check again"));
+    }
   }
 
   /** Bring inputs, the hint, the flag button and the navigator in line with the answers. */
@@ -178,11 +249,14 @@ class ExamScreen {
     const q = this.q, a = this.answers[q.questionId];
     if (this.view === "question" && this.inputs.length) {
       const full = q.type === "multiple" && a.selected.length >= q.selectCount;
+      const locked = this.checks.has(q.questionId);
       q.options.forEach((o, i) => {
         const input = this.inputs[i];
         input.checked = a.selected.includes(o.id);
-        input.disabled = full && !input.checked;
+        input.disabled = locked || (full && !input.checked);
       });
+      this.checkBtn.hidden = locked;
+      if (this.complete(q)) this.checkBtn.removeAttribute("disabled"); else this.checkBtn.setAttribute("disabled", "");
       if (q.type === "multiple") {
         this.hint.textContent = `Choose ${WORDS[q.selectCount] || q.selectCount}. ${a.selected.length} of ${q.selectCount} selected.`;
       } else {
@@ -208,6 +282,7 @@ class ExamScreen {
   /** @param {number} i option index @param {boolean} on */
   choose(i, on) {
     const q = this.q, a = this.answers[q.questionId], id = q.options[i].id;
+    if (this.checks.has(q.questionId)) { this.sync(); return; }  // study mode: a checked answer is final
     if (q.type === "multiple") {
       if (on && !a.selected.includes(id)) {
         if (a.selected.length >= q.selectCount) {
@@ -305,6 +380,7 @@ class ExamScreen {
     const n = st.pending === 1 ? "1 change" : `${st.pending} changes`;
     if (st.state === "saved") el.textContent = "All answers saved";
     else if (st.state === "saving") el.textContent = "Saving…";
+    else if (st.state === "kept") el.textContent = "Answers kept in this browser until you submit";
     else if (st.state === "offline") el.textContent = `Offline: ${n} kept on this device, retrying in ${st.retryIn} s`;
     else if (st.state === "retrying") el.textContent = `Service busy: ${n} waiting, retrying in ${st.retryIn} s`;
     else el.textContent = `Not saved: ${st.message || ""}`;
@@ -319,7 +395,7 @@ class ExamScreen {
   }
 
   renderSubmit() {
-    this.setHash(`#/exam/${this.id}/submit`);
+    this.setHash(`${this.hashBase}/submit`);
     this.countEl.textContent = "Review before submitting";
     const unanswered = this.questions.filter((q) => !this.answers[q.questionId].selected.length);
     const flagged = this.questions.filter((q) => this.answers[q.questionId].flagged);
@@ -331,12 +407,12 @@ class ExamScreen {
     const confirmBox = h("div", { class: "confirm", hidden: "" },
       h("p", { id: "confirm-text" }, "Submit now? You cannot change your answers afterwards."),
       h("div", { class: "controls" },
-        h("button", { type: "button", "data-testid": "confirm-submit", onclick: () => this.submit(false) }, "Yes, submit my exam"),
+        h("button", { type: "button", "data-testid": "confirm-submit", onclick: () => this.submit(false) }, `Yes, submit my ${this.noun}`),
         h("button", { type: "button", class: "secondary", "data-testid": "cancel-submit", onclick: () => { confirmBox.hidden = true; ask.hidden = false; ask.focus(); } }, "Cancel")));
     const ask = h("button", { type: "button", "data-testid": "submit", onclick: () => {
       ask.hidden = true; confirmBox.hidden = false;
       /** @type {HTMLElement} */ (confirmBox.querySelector("button")).focus();
-    } }, "Submit exam");
+    } }, `Submit ${this.noun === "exam" ? "exam" : `the ${this.noun}`}`);
     this.errorEl = h("div", { role: "alert" });
     this.body.replaceChildren(
       h("p", { "data-testid": "answered-summary" }, `${answered} of ${this.questions.length} answered, ${unanswered.length} unanswered, ${flagged.length} flagged.`),
@@ -363,10 +439,10 @@ class ExamScreen {
       auto ? "Time is up. Submitting your answers…" : "Submitting your answers…");
     showAll([note], note);
     const queued = this.saver.queued();
-    const path = `/me/attempts/${encodeURIComponent(this.id)}/submit`;
+    const path = `${this.channel.path}/submit`, headers = this.channel.headers;
     for (let round = 0; ; round++) {
       try {
-        const result = await call("POST", path, queued.length ? { responses: queued } : undefined);
+        const result = await call("POST", path, queued.length ? { responses: queued } : undefined, headers);
         this.finish(result);
         return;
       } catch (e) {
@@ -379,17 +455,17 @@ class ExamScreen {
         if (err.code === "attempt_expired" || err.code === "attempt_submitted" || err.status === 409) {
           // Closed already (or the late answers were refused): the server holds the result.
           try {
-            const again = queued.length ? await call("POST", path) : null;
+            const again = queued.length ? await call("POST", path, undefined, headers) : null;
             if (again) { this.finish(again); return; }
           } catch { /* fall through to reading the attempt */ }
           try {
-            const attempt = await call("GET", `/me/attempts/${encodeURIComponent(this.id)}`);
+            const attempt = await call("GET", this.channel.path, undefined, headers);
             if (attempt.result) { this.finish(attempt.result); return; }
           } catch { /* retry below */ }
         }
         if (!err.retryable && err.status !== 409) {
           this.submitting = false;
-          showAll([h("p", { class: "error", role: "alert" }, `Your exam was not submitted: ${errorText(err)}`),
+          showAll([h("p", { class: "error", role: "alert" }, `Your ${this.noun} was not submitted: ${errorText(err)}`),
             h("button", { type: "button", onclick: () => this.submit(auto) }, "Try again")]);
           return;
         }

@@ -89,8 +89,51 @@ function readinessCard(r, cut) {
         : "") : "");
 }
 
+/** @type {Record<string, string>} */
+const MODES = { full: "Full exam", diagnostic: "Free diagnostic", domain: "Practice: one domain",
+  missed: "Practice: missed questions", unseen: "Practice: unseen questions" };
+
 /** @param {any} a */
-const modeName = (a) => (a.mode === "full" ? "Full exam" : `Practice (${a.mode})`);
+const modeName = (a) => MODES[a.mode] || `Practice (${a.mode})`;
+
+/**
+ * @typedef {{mode: string, domainId?: string, size: number, examId: string}} PracticeRequest
+ * @typedef {{start: (body: any, study: boolean, button: HTMLButtonElement, errorEl: HTMLElement) => void,
+ *   position: (id: string) => string}} HomeActions
+ */
+
+/**
+ * The practice card: a domain, missed or unseen set, its size, and study mode (on by default).
+ * @param {any} exam @param {HomeActions} actions @param {HTMLElement} errorEl
+ */
+function practiceCard(exam, actions, errorEl) {
+  const mode = /** @type {HTMLSelectElement} */ (h("select", { id: "p-mode", "data-testid": "practice-mode" },
+    h("option", { value: "domain" }, "One domain"),
+    h("option", { value: "missed" }, "Questions I missed or flagged"),
+    h("option", { value: "unseen" }, "Questions I have not seen")));
+  const domain = /** @type {HTMLSelectElement} */ (h("select", { id: "p-domain", "data-testid": "practice-domain" },
+    ...exam.domains.map((/** @type {any} */ d) => h("option", { value: d.id }, d.name))));
+  const domainRow = h("p", {}, h("label", { for: "p-domain" }, "Domain "), domain);
+  const size = /** @type {HTMLInputElement} */ (h("input", { type: "number", id: "p-size", min: "1", max: "65", value: "10",
+    inputmode: "numeric", "data-testid": "practice-size" }));
+  const study = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", id: "p-study", checked: "", "data-testid": "practice-study" }));
+  const button = /** @type {HTMLButtonElement} */ (h("button", { type: "submit", "data-testid": "start-practice" }, "Start practice"));
+  mode.addEventListener("change", () => { domainRow.hidden = mode.value !== "domain"; });
+  return h("section", { class: "card", "data-testid": "practice" }, h("h2", {}, "Practice"),
+    h("p", { class: "muted" }, "Untimed sets scored as percent correct; they do not count as timed exams."),
+    h("form", { onsubmit: (/** @type {Event} */ e) => {
+      e.preventDefault();
+      const n = Math.min(65, Math.max(1, Math.round(Number(size.value) || 10)));
+      /** @type {PracticeRequest} */
+      const body = { examId: exam.examId, mode: mode.value, size: n };
+      if (mode.value === "domain") body.domainId = domain.value;
+      actions.start(body, study.checked, button, errorEl);
+    } },
+    h("p", {}, h("label", { for: "p-mode" }, "Set "), mode), domainRow,
+    h("p", {}, h("label", { for: "p-size" }, "Questions (1–65) "), size),
+    h("p", { class: "check-row" }, study, " ", h("label", { for: "p-study" }, "Study mode: check each answer and read the explanations as you go")),
+    button));
+}
 
 /**
  * The history table with a "Show more" button that follows nextToken.
@@ -138,7 +181,7 @@ function historyTable(first) {
  * @param {{attempts: any[]}} open
  * @param {{attempts: any[], nextToken: string|null}} history
  * @param {Progress|null} progress
- * @param {{start: (examId: string, button: HTMLButtonElement, errorEl: HTMLElement) => void, position: (id: string) => string}} actions
+ * @param {HomeActions} actions
  * @returns {Node[]}
  */
 export function homeView(exams, open, history, progress, actions) {
@@ -146,7 +189,7 @@ export function homeView(exams, open, history, progress, actions) {
   const exam = exams.exams[0];
   const examCards = exams.exams.map((x) => {
     const button = /** @type {HTMLButtonElement} */ (h("button", { type: "button", "data-testid": "start-full",
-      onclick: () => actions.start(x.examId, button, errorEl) }, "Start a full exam"));
+      onclick: () => actions.start({ examId: x.examId, mode: "full" }, false, button, errorEl) }, "Start a full exam"));
     return h("section", { class: "card" }, h("h2", {}, x.title),
       h("p", { class: "muted" }, `${x.questionCount} questions, ${x.durationMinutes} minutes, pass at ${x.passingScore} on ${x.scaleMin}–${x.scaleMax}`),
       button);
@@ -168,6 +211,9 @@ export function homeView(exams, open, history, progress, actions) {
             h("thead", {}, h("tr", {}, h("th", {}, "Domain"), h("th", {}, "Latest"), h("th", {}, "Borderline"), h("th", {}, "Trend"))),
             h("tbody", {}, ...progress.domains.map(domainTrend)))))]
     : [];
-  return /** @type {Node[]} */ ([h("h1", {}, "Your exams"), errorEl, resume, ...examCards, ...progressPart,
+  const diagnostic = h("p", {}, "New here? ", h("a", { href: "#/diagnostic", "data-testid": "open-diagnostic" },
+    "Take the free 10-question diagnostic"), " for a first estimate.");
+  return /** @type {Node[]} */ ([h("h1", {}, "Your exams"), errorEl, resume, ...examCards,
+    exam ? practiceCard(exam, actions, errorEl) : "", diagnostic, ...progressPart,
     h("h2", {}, "History"), historyTable(history)].filter((n) => n !== ""));
 }

@@ -1,8 +1,10 @@
-/** The app's router: #/ home, #/exam/<id>/<n|submit>, #/result/<id>, #/review/<id>. */
+/** The app's router: #/ home, #/exam/<id>/<n|submit> (a full exam or a practice set), #/result/<id>, #/review/<id>,
+ * and, with no account needed, #/diagnostic and #/diagnostic/<id>/<n|submit|result|review>. */
 import { h, show, showAll } from "./dom.js";
 import { attemptTokenKey, call, errorText, randomKey, token, setToken } from "./api.js";
-import { openExam, positionKey } from "./exam.js";
-import { resultView } from "./result.js";
+import { openExam, positionKey, studyKey } from "./exam.js";
+import { isPractice, practiceResultView, resultView } from "./result.js";
+import { CLAIM_KEY, claimBox, diagnosticChannel, notHere, startView } from "./diagnostic.js";
 import { homeView } from "./home.js";
 import { boot, displayName, hostedSignIn, refreshToken, signOutRedirect, startSignIn } from "./auth.js";
 
@@ -32,7 +34,8 @@ let signInError = null;
 function signIn() {
   if (hostedSignIn()) {  // deployed: Cognito's hosted UI (auth.js)
     show(h("h1", {}, "Sign in"), signInError ? h("p", { class: "error", role: "alert" }, signInError) : "",
-      h("p", {}, h("button", { type: "button", "data-testid": "sign-in", onclick: startSignIn }, "Sign in or create an account")));
+      h("p", {}, h("button", { type: "button", "data-testid": "sign-in", onclick: startSignIn }, "Sign in or create an account")),
+      ...signInExtras());
     return;
   }
   const input = /** @type {HTMLInputElement} */ (h("input", { type: "text", id: "cid", name: "cid", autocomplete: "username", required: "", "data-testid": "candidate-id" }));
@@ -46,23 +49,35 @@ function signIn() {
     },
   }, h("h1", {}, "Sign in"), h("p", { class: "muted" }, "Local development: any candidate id."),
     h("label", { for: "cid" }, "Candidate id "), input, " ", h("button", { type: "submit", "data-testid": "sign-in" }, "Sign in"));
-  show(form);
+  show(form, ...signInExtras());
 }
 
-/** @param {string} examId @param {HTMLButtonElement} button @param {HTMLElement} errorEl */
-async function startExam(examId, button, errorEl) {
+/** Under the sign-in: why it is asked for (a diagnostic to save), and the diagnostic that needs no account. */
+function signInExtras() {
+  return [sessionStorage.getItem(CLAIM_KEY)
+    ? h("p", { class: "card", "data-testid": "claim-pending" }, "Sign in, and your diagnostic result is saved to your history.")
+    : h("p", {}, "No account yet? ", h("a", { href: "#/diagnostic", "data-testid": "open-diagnostic" }, "Take the free 10-question diagnostic"), ": no sign-in needed.")];
+}
+
+/**
+ * Start a full exam or a practice set (`body` as POST /me/attempts takes it).
+ * @param {any} body @param {boolean} study @param {HTMLButtonElement} button @param {HTMLElement} errorEl
+ */
+async function startExam(body, study, button, errorEl) {
+  const label = button.textContent;
   button.disabled = true;
   button.textContent = "Starting…";
   try {
-    const a = await call("POST", "/me/attempts", { examId, mode: "full" }, { "Idempotency-Key": randomKey() });
+    const a = await call("POST", "/me/attempts", body, { "Idempotency-Key": randomKey() });
     sessionStorage.setItem(positionKey(a.attemptId), "1");
+    if (body.mode !== "full" && !study) sessionStorage.setItem(studyKey(a.attemptId), "0");
     // the attempt token opens the problem-report route (there is no /me one); kept for this tab only
     sessionStorage.setItem(attemptTokenKey(a.attemptId), a.attemptToken);
     go(`#/exam/${a.attemptId}/1`);
   } catch (e) {
     button.disabled = false;
-    button.textContent = "Start a full exam";
-    errorEl.textContent = `The exam did not start. ${errorText(e)}`;
+    button.textContent = label;
+    errorEl.textContent = `${body.mode === "full" ? "The exam" : "The practice set"} did not start. ${errorText(e)}`;
   }
 }
 
@@ -98,8 +113,49 @@ async function result(id) {
       return;
     }
   }
-  const view = resultView(r, { attemptId: id });
+  const view = isPractice(r) ? practiceResultView(r, { attemptId: id }) : resultView(r, { attemptId: id });
   showAll(view.nodes, view.focus);
+}
+
+/** The anonymous diagnostic's screens: #/diagnostic (start), then its questions, result and review. @param {string[]} parts */
+async function diagnostic(parts) {
+  const id = parts[1], where = parts[2] || "1";
+  if (!id) { show(...startView(go)); return () => {}; }
+  const channel = diagnosticChannel(id);
+  if (!channel) { show(...notHere()); return () => {}; }
+  const base = `#/diagnostic/${id}`;
+  if (where === "review") {
+    show(h("p", {}, "Loading the review…"));
+    try {
+      const [data, mod] = await Promise.all([call("GET", `${channel.path}/review`, undefined, channel.headers), import("./review.js")]);
+      const view = mod.reviewView(data, { resultHref: `${base}/result`, reports: false });
+      showAll(view.nodes, view.focus);
+    } catch (e) {
+      show(h("p", { class: "error", role: "alert" }, errorText(e)), h("p", {}, h("a", { href: `${base}/result` }, "Back to the result")));
+    }
+    return () => {};
+  }
+  if (where === "result") {
+    let r = results.get(id);
+    if (!r) {
+      show(h("p", {}, "Loading your result…"));
+      try {
+        const attempt = await call("GET", channel.path, undefined, channel.headers);
+        if (attempt.status === "in_progress") { go(`${base}/1`); return () => {}; }
+        r = attempt.result;
+      } catch (e) {
+        show(h("p", { class: "error", role: "alert" }, errorText(e)));
+        return () => {};
+      }
+    }
+    const view = resultView(r, { attemptId: id, reviewHref: `${base}/review`, extra: [claimBox(id, go)] });
+    showAll(view.nodes, view.focus);
+    return () => {};
+  }
+  return openExam(id, where, {
+    go,
+    showResult(attemptId, r) { if (r) results.set(attemptId, r); go(`${base}/result`); },
+  }, { channel, hashBase: base });
 }
 
 /** @param {string} id */
@@ -143,8 +199,15 @@ async function route() {
   leave();
   leave = () => {};
   header();
-  if (!token()) { signIn(); return; }
   const parts = location.hash.replace(/^#\/?/, "").split("/");
+  if (parts[0] === "diagnostic") {
+    const stop = await diagnostic(parts);
+    if (mine === routing) leave = stop; else stop();
+    return;
+  }
+  if (!token()) { signIn(); return; }
+  const claim = sessionStorage.getItem(CLAIM_KEY);
+  if (claim) { go(`#/diagnostic/${claim}/result`); return; }  // signed in to save a diagnostic: its result claims it
   if (parts[0] === "exam" && parts[1]) {
     const stop = await openExam(parts[1], parts[2] || "", app);
     if (mine === routing) leave = stop; else stop();  // the candidate moved on while it loaded

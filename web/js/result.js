@@ -39,38 +39,63 @@ export function scoreScale(r) {
 }
 
 /**
+ * A horizontal bar of a percent, with a mark (the borderline expectation) when given.
+ * @param {number} percent @param {string} label its text equivalent @param {string} fill @param {number} [mark]
+ * @returns {SVGElement}
+ */
+function percentBar(percent, label, fill, mark) {
+  const bw = 300;
+  return s("svg", { viewBox: `0 0 ${bw} 22`, class: "bar", role: "img", "aria-label": label },
+    s("title", {}, label),
+    s("rect", { x: 0, y: 4, width: bw, height: 14, rx: 3, fill: "#e3e7ed" }),
+    s("rect", { x: 0, y: 4, width: (bw * Math.min(100, percent)) / 100, height: 14, rx: 3, fill }),
+    mark === undefined ? "" : s("line", { x1: (bw * mark) / 100, x2: (bw * mark) / 100, y1: 0, y2: 22, stroke: "#1a1d21", "stroke-width": 2 }));
+}
+
+/**
  * One domain: percent correct against what a borderline candidate gets on the same items.
  * @param {DomainResult} d @param {boolean} weakest
  */
 function domainBar(d, weakest) {
-  const bw = 300;
   const meets = d.rating === "meets";
   const label = `${d.name}: ${Math.round(d.percent)}% correct (${d.correct} of ${d.total}); `
     + `a borderline candidate gets ${Math.round(d.expectedPercentAtCut)}%; ${meets ? "meets" : "needs improvement"}.`;
   return h("li", { class: "domain", "data-testid": "domain-bar", "data-domain-id": d.domainId, "data-weakest": weakest ? "" : null },
     h("div", { class: "domain-head" }, h("strong", {}, d.name), weakest ? h("span", { class: "tag" }, "Weakest") : ""),
-    s("svg", { viewBox: `0 0 ${bw} 22`, class: "bar", role: "img", "aria-label": label },
-      s("title", {}, label),
-      s("rect", { x: 0, y: 4, width: bw, height: 14, rx: 3, fill: "#e3e7ed" }),
-      s("rect", { x: 0, y: 4, width: (bw * Math.min(100, d.percent)) / 100, height: 14, rx: 3, fill: meets ? "#1f5fbf" : "#a3431a" }),
-      s("line", { x1: (bw * d.expectedPercentAtCut) / 100, x2: (bw * d.expectedPercentAtCut) / 100, y1: 0, y2: 22,
-        stroke: "#1a1d21", "stroke-width": 2 })),
+    percentBar(d.percent, label, meets ? "#1f5fbf" : "#a3431a", d.expectedPercentAtCut),
     h("p", { class: "muted small" },
       `${Math.round(d.percent)}% (${d.correct} of ${d.total}) · borderline ${Math.round(d.expectedPercentAtCut)}% · `
       + (meets ? "Meets" : "Needs improvement")));
 }
 
 /**
+ * Where to go after a result: its review and home.
+ * @param {string} reviewHref
+ * @returns {HTMLElement}
+ */
+function endLinks(reviewHref) {
+  return h("p", { class: "controls" },
+    h("a", { class: "button", href: reviewHref, "data-testid": "open-review" }, "Review every question"),
+    h("a", { class: "button secondary", href: "#/" }, "Back to your exams"));
+}
+
+/**
+ * @typedef {{attemptId: string, reviewHref?: string, extra?: Node[]}} ResultContext the review's link
+ *   (default `#/review/<id>`) and anything to show after the study plan (the diagnostic's "save to my history")
+ */
+
+/**
  * The whole result view.
- * @param {Result} r
- * @param {{attemptId: string}} ctx
+ * @param {Result & {note?: string|null}} r
+ * @param {ResultContext} ctx
  * @returns {{nodes: Node[], focus: HTMLElement}}
  */
 export function resultView(r, ctx) {
-  const title = h("h1", { tabindex: "-1" }, "Your result");
+  const title = h("h1", { tabindex: "-1" }, r.mode === "diagnostic" ? "Your diagnostic result" : "Your result");
   const weakest = r.domains.find((d) => d.domainId === r.weakestDomain);
   const nodes = [
     title,
+    r.note ? h("p", { class: "card", "data-testid": "note" }, r.note) : "",
     r.timedOut ? h("p", { class: "card", "data-testid": "timed-out" }, "Time ran out: the exam was scored on the answers saved by then.") : "",
     h("section", { class: "card result-head" },
       h("p", { class: "score-line" }, h("span", { class: "score", "data-testid": "score" }, String(r.scaledScore)),
@@ -90,9 +115,47 @@ export function resultView(r, ctx) {
         p.taskStatements.length
           ? h("ul", {}, ...p.taskStatements.map((t) => h("li", {}, `${t.id} ${t.text}${t.missed ? ` (${t.missed} missed)` : ""}`)))
           : "")))),
-    h("p", { class: "controls" },
-      h("a", { class: "button", href: `#/review/${ctx.attemptId}`, "data-testid": "open-review" }, "Review every question"),
-      h("a", { class: "button secondary", href: "#/" }, "Back to your exams")),
+    ...(ctx.extra || []),
+    endLinks(ctx.reviewHref || `#/review/${ctx.attemptId}`),
   ];
   return { nodes: /** @type {Node[]} */ (nodes.filter((n) => n !== "")), focus: title };
+}
+
+/**
+ * @typedef {{id: string, text: string, correct: number, total: number, percent: number}} TaskResult
+ * @typedef {{attemptId: string, mode: string, correct: number, total: number, percent: number,
+ *   taskStatements: TaskResult[]}} PracticeResult
+ */
+
+/** @param {any} r @returns {r is PracticeResult} a practice set's result (percent correct, no scaled score) */
+export const isPractice = (r) => !!r && typeof r.scaledScore !== "number";
+
+const SETS = /** @type {Record<string, string>} */ ({ domain: "domain", missed: "missed questions", unseen: "unseen questions" });
+
+/**
+ * A practice set's result: percent correct and a bar per task statement.
+ * @param {PracticeResult} r
+ * @param {ResultContext} ctx
+ * @returns {{nodes: Node[], focus: HTMLElement}}
+ */
+export function practiceResultView(r, ctx) {
+  const title = h("h1", { tabindex: "-1" }, "Your practice result");
+  return {
+    focus: title,
+    nodes: [title,
+      h("section", { class: "card result-head" },
+        h("p", { class: "score-line" }, h("span", { class: "score", "data-testid": "practice-percent" }, `${Math.round(r.percent)}%`),
+          h("span", { class: "muted" }, ` correct in a ${SETS[r.mode] || r.mode} set`)),
+        h("p", { "data-testid": "practice-count" }, `${r.correct} of ${r.total} questions right.`),
+        h("p", { class: "muted" }, "Practice sets are untimed and scored as percent correct, not on the exam's scale.")),
+      h("section", {}, h("h2", {}, "By task statement"),
+        h("ul", { class: "domains" }, ...r.taskStatements.map((t) => {
+          const label = `Task ${t.id}: ${Math.round(t.percent)}% correct (${t.correct} of ${t.total}).`;
+          return h("li", { class: "domain", "data-testid": "task-bar" },
+            h("div", { class: "domain-head" }, h("strong", {}, `${t.id} ${t.text}`)),
+            percentBar(t.percent, label, "#1f5fbf"),
+            h("p", { class: "muted small" }, `${Math.round(t.percent)}% (${t.correct} of ${t.total})`));
+        }))),
+      endLinks(ctx.reviewHref || `#/review/${ctx.attemptId}`)],
+  };
 }

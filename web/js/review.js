@@ -44,14 +44,17 @@ function reportBox(attemptId, questionId, number, attemptToken) {
  *   domainId: string, domainName: string, taskStatement?: {id: string, text: string}, reference?: string}} ReviewQuestion
  */
 
-/** @param {ReviewQuestion} q @param {string} attemptId @param {string|null} attemptToken */
-function questionCard(q, attemptId, attemptToken) {
-  const verdict = !q.selected.length ? "Not answered" : q.correct ? "Correct" : "Incorrect";
+/**
+ * One question's options with the candidate's choice, the key and every option's explanation, then the answer,
+ * the domain, the task statement and the reference link: the review's card body, and study mode's feedback
+ * (a check answers in the same shape).
+ * @param {{options: ReviewOption[], selected: string[], key: string[], domainName: string,
+ *   taskStatement?: {id: string, text: string}, reference?: string|null}} q
+ * @returns {Node[]}
+ */
+export function explained(q) {
   const url = safeUrl(q.reference);
-  return h("article", { class: `card review-q ${q.correct ? "right" : "wrong"}`, "data-testid": "review-q",
-    "data-correct": String(q.correct), "data-flagged": String(q.flagged), "data-domain-id": q.domainId },
-    h("h2", { class: "small" }, `Question ${q.number} · ${verdict}${q.flagged ? " · Flagged" : ""}`),
-    h("p", { class: "stem", "data-testid": "review-stem" }, q.stem),
+  return [
     h("ul", { class: "review-options" }, ...q.options.map((o) => h("li", {
       class: `review-option${o.correct ? " key" : ""}${o.selected ? " chosen" : ""}`, "data-testid": "review-option",
     },
@@ -59,20 +62,34 @@ function questionCard(q, attemptId, attemptToken) {
       h("p", { class: "marks" },
         o.selected ? h("span", { class: "tag chosen-tag" }, "Your choice") : "",
         o.correct ? h("span", { class: "tag key-tag" }, "Correct answer") : ""),
-      h("p", { class: "muted small" }, o.explanation)))),
+      h("p", { class: "muted small", "data-testid": "explanation" }, o.explanation)))),
     h("p", { class: "muted small" }, `Your answer: ${q.selected.length ? q.selected.join(", ").toUpperCase() : "none"} · Key: ${q.key.join(", ").toUpperCase()}`),
     h("p", { class: "small" }, `${q.domainName}`, q.taskStatement ? ` · Task ${q.taskStatement.id}: ${q.taskStatement.text}` : ""),
     url ? h("p", { class: "small" }, h("a", { href: url, rel: "noopener noreferrer", target: "_blank", "data-testid": "reference" }, "Read the AWS documentation on this")) : "",
+  ].filter((n) => n !== "");
+}
+
+/** @param {ReviewQuestion} q @param {string} attemptId @param {string|null} attemptToken */
+function questionCard(q, attemptId, attemptToken) {
+  const verdict = !q.selected.length ? "Not answered" : q.correct ? "Correct" : "Incorrect";
+  return h("article", { class: `card review-q ${q.correct ? "right" : "wrong"}`, "data-testid": "review-q",
+    "data-correct": String(q.correct), "data-flagged": String(q.flagged), "data-domain-id": q.domainId },
+    h("h2", { class: "small" }, `Question ${q.number} · ${verdict}${q.flagged ? " · Flagged" : ""}`),
+    h("p", { class: "stem", "data-testid": "review-stem" }, q.stem),
+    ...explained(q),
     attemptToken ? reportBox(attemptId, q.questionId, q.number, attemptToken) : "");
 }
 
 /**
  * @param {{attemptId: string, questions: ReviewQuestion[]}} review
+ * @param {{resultHref?: string, reports?: boolean}} [where] the result's link; `reports: false` where the
+ *   attempt-token report route does not apply (the anonymous diagnostic)
  * @returns {{nodes: Node[], focus: HTMLElement}}
  */
-export function reviewView(review) {
+export function reviewView(review, where = {}) {
   const qs = review.questions;
-  const attemptToken = sessionStorage.getItem(attemptTokenKey(review.attemptId));
+  const reports = where.reports !== false;
+  const attemptToken = reports ? sessionStorage.getItem(attemptTokenKey(review.attemptId)) : null;
   const title = h("h1", { tabindex: "-1" }, "Review your answers");
   const show = /** @type {HTMLSelectElement} */ (h("select", { id: "f-show", "data-testid": "filter-show" },
     h("option", { value: "all" }, "All questions"),
@@ -96,12 +113,12 @@ export function reviewView(review) {
   return {
     nodes: [title,
       h("p", {}, `${qs.length - wrong} correct, ${wrong} wrong or unanswered, ${flagged} flagged.`),
-      h("p", { class: "muted", hidden: attemptToken ? "" : null }, "To report a problem with a question, open this review in the browser tab where you took the exam."),
+      h("p", { class: "muted", hidden: attemptToken || !reports ? "" : null }, "To report a problem with a question, open this review in the browser tab where you took the exam."),
       h("div", { class: "filters" },
         h("label", { for: "f-show" }, "Show "), show, " ",
         h("label", { for: "f-domain" }, "Domain "), domain),
       count, list,
-      h("p", { class: "controls" }, h("a", { class: "button secondary", href: `#/result/${review.attemptId}` }, "Back to the result"),
+      h("p", { class: "controls" }, h("a", { class: "button secondary", href: where.resultHref || `#/result/${review.attemptId}` }, "Back to the result"),
         h("a", { class: "button secondary", href: "#/" }, "Back to your exams"))],
     focus: title,
   };

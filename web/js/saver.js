@@ -1,12 +1,13 @@
 /**
  * Autosave: every change joins a queue of pending responses (one per question, the last change wins),
  * kept in sessionStorage so a reload loses nothing, sent debounced in one PUT, retried after Retry-After
- * (503, 429, busy) or with backoff while offline.
+ * (503, 429, busy) or with backoff while offline. On a channel with no save route (the anonymous diagnostic) the
+ * queue is where the answers live until the submit sends them all.
  */
-import { ApiError, call, errorText } from "./api.js";
+import { ApiError, call, errorText, mine } from "./api.js";
 
 /** @typedef {{questionId: string, selected: string[], flagged: boolean}} Resp */
-/** @typedef {"saved"|"saving"|"retrying"|"offline"|"error"} SaveState */
+/** @typedef {"saved"|"saving"|"retrying"|"offline"|"error"|"kept"} SaveState */
 /** @typedef {{state: SaveState, pending: number, retryIn?: number, message?: string}} SaveStatus */
 
 /** @param {string} attemptId */
@@ -34,9 +35,11 @@ export class Saver {
    *   onClosed?: (e: ApiError) => void,
    *   delayMs?: number,
    * }} hooks
+   * @param {import("./api.js").Channel} [channel]
    */
-  constructor(attemptId, hooks) {
+  constructor(attemptId, hooks, channel = mine(attemptId)) {
     this.attemptId = attemptId;
+    this.channel = channel;
     this.hooks = hooks;
     this.delayMs = hooks.delayMs ?? 500;
     /** @type {Record<string, Resp>} */
@@ -61,6 +64,7 @@ export class Saver {
   put(resp) {
     this.pending[resp.questionId] = { questionId: resp.questionId, selected: [...resp.selected], flagged: resp.flagged };
     this.persist();
+    if (!this.channel.saves) { this.status({ state: "kept", pending: this.count }); return; }
     this.status({ state: "saving", pending: this.count });
     this.schedule(this.delayMs);
   }
@@ -82,6 +86,7 @@ export class Saver {
 
   /** Send everything queued now. Resolves when this round is over (saved, or a retry is scheduled). */
   flush() {
+    if (!this.channel.saves) return Promise.resolve();
     if (this.inflight) { this.again = true; return this.inflight; }
     clearTimeout(this.timer);
     const batch = this.queued();
@@ -97,7 +102,7 @@ export class Saver {
   /** @param {Resp[]} batch */
   async send(batch) {
     try {
-      const res = await call("PUT", `/me/attempts/${encodeURIComponent(this.attemptId)}/responses`, { responses: batch });
+      const res = await call("PUT", `${this.channel.path}/responses`, { responses: batch }, this.channel.headers);
       for (const r of batch) if (same(this.pending[r.questionId], r)) delete this.pending[r.questionId];
       this.persist();
       this.failures = 0;
