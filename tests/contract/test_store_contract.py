@@ -22,6 +22,7 @@ Attempts
   finish without a ttl keeps the attempt's; a save after the finish is refused.
 - ``test_extend_form_*``: the new stage's questions become saveable, the finished stage's responses are
   stored, rev + 1; a stale revision is refused.
+- ``test_a_read_is_a_snapshot``: changing a record that was read changes nothing stored.
 - ``test_claim_*``: the token's hash must match, a claim by the same candidate again is harmless, one
   claimed by another is refused; a claim clears the time-to-live.
 
@@ -576,7 +577,7 @@ def test_item_sums_add_up(store: Any) -> None:
     assert store.load_item_stats("other-exam") == {}
 
 
-def test_meta_copy_helper_is_not_aliased(store: Any) -> None:
+def test_a_read_is_a_snapshot(store: Any) -> None:
     """A read is a snapshot: changing what was read changes nothing stored."""
     store.create_attempt(meta(), form(1))
     rec = loaded(store)
