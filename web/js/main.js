@@ -1,11 +1,11 @@
 /** The app's router: #/ home, #/exam/<id>/<n|submit> (a full exam or a practice set), #/result/<id>, #/review/<id>,
  * and, with no account needed, #/diagnostic and #/diagnostic/<id>/<n|submit|result|review>. */
 import { h, show, showAll } from "./dom.js";
-import { attemptTokenKey, call, errorText, randomKey, token, setToken } from "./api.js";
-import { openExam, positionKey, studyKey } from "./exam.js";
-import { isPractice, practiceResultView, resultView } from "./result.js";
+import { attemptTokenKey, call, errorText, mine, randomKey, token, setToken } from "./api.js";
+// the screens' modules load when first needed, so the sign-in screen stays light (the first screen's budget)
+const examModule = () => import("./exam.js");
+const resultModule = () => import("./result.js");
 import { CLAIM_KEY, claimBox, diagnosticChannel, notHere, startView } from "./diagnostic.js";
-import { homeView } from "./home.js";
 import { boot, displayName, hostedSignIn, refreshToken, signOutRedirect, startSignIn } from "./auth.js";
 
 /** @type {() => void} */
@@ -68,7 +68,8 @@ async function startExam(body, study, button, errorEl) {
   button.disabled = true;
   button.textContent = "Starting…";
   try {
-    const a = await call("POST", "/me/attempts", body, { "Idempotency-Key": randomKey() });
+    const [a, { positionKey, studyKey }] = await Promise.all([
+      call("POST", "/me/attempts", body, { "Idempotency-Key": randomKey() }), examModule()]);
     sessionStorage.setItem(positionKey(a.attemptId), "1");
     if (body.mode !== "full" && !study) sessionStorage.setItem(studyKey(a.attemptId), "0");
     // the attempt token opens the problem-report route (there is no /me one); kept for this tab only
@@ -84,11 +85,13 @@ async function startExam(body, study, button, errorEl) {
 async function home() {
   show(h("p", {}, "Loading…"));
   try {
-    const [exams, open, history, progress] = await Promise.all([
+    const [exams, open, history, progress, { homeView }, { positionKey }] = await Promise.all([
       call("GET", "/exams"),
       call("GET", "/me/attempts?status=in_progress"),
       call("GET", "/me/attempts?limit=10"),
       call("GET", "/me/progress").catch(() => null),  // home still works without the trends
+      import("./home.js"),
+      examModule(),
     ]);
     show(...homeView(exams, open, history, progress, {
       start: startExam,
@@ -99,78 +102,62 @@ async function home() {
   }
 }
 
-/** @param {string} id */
-async function result(id) {
+/**
+ * The result of an attempt: the one a submit just returned, else read from its channel (an attempt still in
+ * progress goes back to its questions).
+ * @param {string} id @param {import("./api.js").Channel} channel @param {string} base the attempt's screen URL
+ * @param {Node[]} extra
+ */
+async function result(id, channel = mine(id), base = `#/exam/${id}`, extra = []) {
   let r = results.get(id);
   if (!r) {
     show(h("p", {}, "Loading your result…"));
     try {
-      const attempt = await call("GET", `/me/attempts/${encodeURIComponent(id)}`);
-      if (attempt.status === "in_progress") { go(`#/exam/${id}/1`); return; }
+      const attempt = await call("GET", channel.path, undefined, channel.headers);
+      if (attempt.status === "in_progress") { go(`${base}/1`); return; }
       r = attempt.result;
     } catch (e) {
       show(h("p", { class: "error", role: "alert" }, errorText(e)));
       return;
     }
   }
-  const view = isPractice(r) ? practiceResultView(r, { attemptId: id }) : resultView(r, { attemptId: id });
+  const { isPractice, practiceResultView, resultView } = await resultModule();
+  const ctx = { attemptId: id, reviewHref: channel.saves ? undefined : `${base}/review`, extra };
+  const view = isPractice(r) ? practiceResultView(r, ctx) : resultView(r, ctx);
   showAll(view.nodes, view.focus);
+}
+
+/**
+ * The per-question review of a submitted attempt.
+ * @param {string} id @param {import("./api.js").Channel} channel
+ * @param {{resultHref?: string, reports?: boolean}} [where]
+ */
+async function review(id, channel = mine(id), where = {}) {
+  show(h("p", {}, "Loading the review…"));
+  try {
+    const [data, mod] = await Promise.all([call("GET", `${channel.path}/review`, undefined, channel.headers), import("./review.js")]);
+    const view = mod.reviewView(data, where);
+    showAll(view.nodes, view.focus);
+  } catch (e) {
+    show(h("p", { class: "error", role: "alert" }, errorText(e)), h("p", {}, h("a", { href: "#/" }, "Back to your exams")));
+  }
 }
 
 /** The anonymous diagnostic's screens: #/diagnostic (start), then its questions, result and review. @param {string[]} parts */
 async function diagnostic(parts) {
   const id = parts[1], where = parts[2] || "1";
-  if (!id) { show(...startView(go)); return () => {}; }
+  const none = () => {};
+  if (!id) { show(...startView(go)); return none; }
   const channel = diagnosticChannel(id);
-  if (!channel) { show(...notHere()); return () => {}; }
+  if (!channel) { show(...notHere()); return none; }
   const base = `#/diagnostic/${id}`;
-  if (where === "review") {
-    show(h("p", {}, "Loading the review…"));
-    try {
-      const [data, mod] = await Promise.all([call("GET", `${channel.path}/review`, undefined, channel.headers), import("./review.js")]);
-      const view = mod.reviewView(data, { resultHref: `${base}/result`, reports: false });
-      showAll(view.nodes, view.focus);
-    } catch (e) {
-      show(h("p", { class: "error", role: "alert" }, errorText(e)), h("p", {}, h("a", { href: `${base}/result` }, "Back to the result")));
-    }
-    return () => {};
-  }
-  if (where === "result") {
-    let r = results.get(id);
-    if (!r) {
-      show(h("p", {}, "Loading your result…"));
-      try {
-        const attempt = await call("GET", channel.path, undefined, channel.headers);
-        if (attempt.status === "in_progress") { go(`${base}/1`); return () => {}; }
-        r = attempt.result;
-      } catch (e) {
-        show(h("p", { class: "error", role: "alert" }, errorText(e)));
-        return () => {};
-      }
-    }
-    const view = resultView(r, { attemptId: id, reviewHref: `${base}/review`, extra: [claimBox(id, go)] });
-    showAll(view.nodes, view.focus);
-    return () => {};
-  }
+  if (where === "review") { await review(id, channel, { resultHref: `${base}/result`, reports: false }); return none; }
+  if (where === "result") { await result(id, channel, base, [claimBox(id, go)]); return none; }
+  const { openExam } = await examModule();
   return openExam(id, where, {
     go,
     showResult(attemptId, r) { if (r) results.set(attemptId, r); go(`${base}/result`); },
   }, { channel, hashBase: base });
-}
-
-/** @param {string} id */
-async function review(id) {
-  show(h("p", {}, "Loading the review…"));
-  try {
-    const [data, mod] = await Promise.all([
-      call("GET", `/me/attempts/${encodeURIComponent(id)}/review`),
-      import("./review.js"),
-    ]);
-    const view = mod.reviewView(data);
-    showAll(view.nodes, view.focus);
-  } catch (e) {
-    show(h("p", { class: "error", role: "alert" }, errorText(e)), h("p", {}, h("a", { href: "#/" }, "Back to your exams")));
-  }
 }
 
 /** Sign out: forget the token and everything this tab kept for the candidate (queues, positions, attempt tokens). */
@@ -195,22 +182,23 @@ function header() {
 let routing = 0;
 
 async function route() {
-  const mine = ++routing;
+  const turn = ++routing;
   leave();
   leave = () => {};
   header();
   const parts = location.hash.replace(/^#\/?/, "").split("/");
   if (parts[0] === "diagnostic") {
     const stop = await diagnostic(parts);
-    if (mine === routing) leave = stop; else stop();
+    if (turn === routing) leave = stop; else stop();
     return;
   }
   if (!token()) { signIn(); return; }
   const claim = sessionStorage.getItem(CLAIM_KEY);
   if (claim) { go(`#/diagnostic/${claim}/result`); return; }  // signed in to save a diagnostic: its result claims it
   if (parts[0] === "exam" && parts[1]) {
+    const { openExam } = await examModule();
     const stop = await openExam(parts[1], parts[2] || "", app);
-    if (mine === routing) leave = stop; else stop();  // the candidate moved on while it loaded
+    if (turn === routing) leave = stop; else stop();  // the candidate moved on while it loaded
   }
   else if (parts[0] === "result" && parts[1]) await result(parts[1]);
   else if (parts[0] === "review" && parts[1]) await review(parts[1]);

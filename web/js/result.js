@@ -7,7 +7,7 @@ import { h, s } from "./dom.js";
  *   percent: number, expectedPercentAtCut: number, rating: string}} DomainResult
  * @typedef {{domainId: string, name: string, share: number, hours: number,
  *   taskStatements: {id: string, text: string, missed: number}[]}} PlanEntry
- * @typedef {{attemptId: string, scaledScore: number, passed: boolean, passingScore: number, scaleMin: number,
+ * @typedef {{attemptId: string, mode?: string, scaledScore: number, passed: boolean, passingScore: number, scaleMin: number,
  *   scaleMax: number, scoreBand: {low: number, high: number}, passProbability: number,
  *   scored: {correct: number, total: number}, answered: number, timedOut?: boolean,
  *   domains: DomainResult[], weakestDomain: string|null, studyPlan: PlanEntry[]}} Result

@@ -54,7 +54,7 @@ function reportBox(attemptId, questionId, number, attemptToken) {
  */
 export function explained(q) {
   const url = safeUrl(q.reference);
-  return [
+  return /** @type {Node[]} */ ([
     h("ul", { class: "review-options" }, ...q.options.map((o) => h("li", {
       class: `review-option${o.correct ? " key" : ""}${o.selected ? " chosen" : ""}`, "data-testid": "review-option",
     },
@@ -66,7 +66,7 @@ export function explained(q) {
     h("p", { class: "muted small" }, `Your answer: ${q.selected.length ? q.selected.join(", ").toUpperCase() : "none"} · Key: ${q.key.join(", ").toUpperCase()}`),
     h("p", { class: "small" }, `${q.domainName}`, q.taskStatement ? ` · Task ${q.taskStatement.id}: ${q.taskStatement.text}` : ""),
     url ? h("p", { class: "small" }, h("a", { href: url, rel: "noopener noreferrer", target: "_blank", "data-testid": "reference" }, "Read the AWS documentation on this")) : "",
-  ].filter((n) => n !== "");
+  ].filter((n) => n !== ""));
 }
 
 /** @param {ReviewQuestion} q @param {string} attemptId @param {string|null} attemptToken */
