@@ -1,17 +1,23 @@
-"""Calibration end to end: simulated candidates take real attempts over HTTP; the job calibrates them."""
+"""Calibration end to end: simulated candidates take real attempts over HTTP; the job calibrates them.
+
+A run is asynchronous: ``POST /admin/calibrations`` answers 202 with the queued run and its Location, and
+the tests poll ``GET /admin/calibrations/{id}`` until it is done or failed (locally the run executes on a
+background thread of the server, as deployed in an asynchronous invocation of the function)."""
 
 from __future__ import annotations
 
 import math
 import random
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
-from tests.e2e.conftest import Api, bank_by_stem, running_server
+from tests.e2e.conftest import Api, bank_by_stem, start_server
 
 ADMIN = {"Authorization": "Bearer demo-admin-token"}
 ATTEMPTS = 160
@@ -19,9 +25,55 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def cal_api() -> Iterator[Api]:
-    with running_server({"CALIBRATION_MIN_RESPONSES": "20", "BANK_REFRESH_SECONDS": "0"}) as api:
-        yield api
+def cal_server() -> Iterator[tuple[Api, Any]]:
+    """A server of its own and a client on its embedded DynamoDB (whose endpoint it prints first)."""
+    proc, base, lines = start_server({"CALIBRATION_MIN_RESPONSES": "20", "BANK_REFRESH_SECONDS": "0"})
+    try:
+        endpoint = re.search(r"DynamoDB: (http://[0-9.:]+)", "\n".join(lines))
+        assert endpoint, lines
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint.group(1),
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        yield Api(base), client
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def cal_api(cal_server: tuple[Api, Any]) -> Api:
+    return cal_server[0]
+
+
+def _finished(api: Api, calibration_id: str, timeout: float = 120) -> dict[str, Any]:
+    """Poll the run until it is done or failed; every answer on the way is queued, running or the end."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        got = api.get(f"/admin/calibrations/{calibration_id}", headers=ADMIN)
+        assert got.status == 200, got.raw[:300]
+        seen.append(got.body["status"])
+        assert seen[-1] in ("queued", "running", "done", "failed"), seen
+        if seen[-1] in ("done", "failed"):
+            body: dict[str, Any] = got.body
+            return body
+        time.sleep(0.3)
+    raise AssertionError(f"run {calibration_id} not finished in {timeout} s: {seen[-5:]}")
+
+
+def _calibrate(api: Api, query: str = "") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Start a run (202, queued, with its Location) and wait for it: (the queued run, the finished run)."""
+    started = api.post(f"/admin/calibrations{query}", headers=ADMIN)
+    assert started.status == 202, started.raw[:300]
+    queued = started.body
+    assert queued["status"] == "queued"
+    location = {k.lower(): v for k, v in started.headers.items()}["location"]
+    assert location.startswith(f"/admin/calibrations/{queued['calibrationId']}")
+    return queued, _finished(api, queued["calibrationId"])
 
 
 def _bank() -> dict[str, dict[str, Any]]:
@@ -56,7 +108,8 @@ def test_given_hundreds_of_real_attempts_when_calibrating_then_dry_run_changes_n
     deadline = time.monotonic() + 120
     dry: dict[str, Any] = {}
     while time.monotonic() < deadline:  # the stream consumer records each submission off the request path
-        dry = cal_api.post("/admin/calibrations?dryRun=true", headers=ADMIN).body
+        _, dry = _calibrate(cal_api, "?dryRun=true")
+        assert dry["status"] == "done", dry
         if dry["attempts"] >= ATTEMPTS:
             break
         time.sleep(2)
@@ -70,9 +123,8 @@ def test_given_hundreds_of_real_attempts_when_calibrating_then_dry_run_changes_n
     promoted_id = next(i["itemId"] for i in pretest if i["decision"] == "promote")
     assert cal_api.get(f"/admin/items/{promoted_id}", headers=ADMIN).body["status"] == "pretest"  # dry: unchanged
 
-    real = cal_api.post("/admin/calibrations", headers=ADMIN)
-    assert real.status == 201
-    report = real.body
+    queued, report = _calibrate(cal_api)
+    assert report["status"] == "done" and report["calibrationId"] == queued["calibrationId"]
     assert report["applied"] >= report["promoted"] >= 10
     stored = cal_api.get(f"/admin/calibrations/{report['calibrationId']}", headers=ADMIN)
     assert stored.status == 200 and stored.body == report
@@ -97,3 +149,63 @@ def test_given_hundreds_of_real_attempts_when_calibrating_then_dry_run_changes_n
 
     assert cal_api.get("/admin/calibrations/20990101T000000Z-abcdef", headers=ADMIN).status == 404
     assert cal_api.post("/admin/calibrations").status == 403
+
+
+def test_given_a_stored_response_row_the_job_cannot_read_when_calibrating_then_the_run_ends_failed_with_the_reason(
+    cal_server: tuple[Api, Any],
+) -> None:
+    api, dynamodb = cal_server
+    # Given one recorded row the job cannot read (an injected failure: its responses stored as a number)
+    bad = {"pk": {"S": "CALDATA#clf-c02"}, "sk": {"S": "f" * 32}, "r": {"N": "1"}}
+    dynamodb.put_item(TableName="ItemsTable", Item=bad)
+    try:
+        # When a run is started, then it is accepted at once and ends failed, with the reason
+        queued, failed = _calibrate(api, "?dryRun=true")
+    finally:
+        dynamodb.delete_item(TableName="ItemsTable", Key={"pk": bad["pk"], "sk": bad["sk"]})
+    assert failed["status"] == "failed" and failed["calibrationId"] == queued["calibrationId"]
+    assert failed["error"]["code"] == "internal_error" and "KeyError" in failed["error"]["message"], failed
+    assert "items" not in failed and failed["startedAt"] <= failed["finishedAt"]
+
+    # and the next run, the row gone, is done again
+    assert _calibrate(api, "?dryRun=true")[1]["status"] == "done"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "code"),
+    [
+        ("/admin/calibrations", b"{not json", 400, "malformed_json"),
+        ("/admin/calibrations", b'{"dryRun": "yes"}', 422, "invalid_request"),
+        ("/admin/calibrations", b'{"examId": "clf-c02", "unknown": 1}', 422, "invalid_request"),
+        ("/admin/calibrations?dryRun=true", b'{"dryRun": false}', 422, "conflicting_parameters"),
+        ("/admin/calibrations?examId=no-such-exam", None, 404, "exam_not_found"),
+    ],
+)
+def test_given_bad_input_when_starting_a_run_then_4xx_with_the_error_body(
+    cal_api: Api, path: str, body: bytes | None, status: int, code: str
+) -> None:
+    reply = cal_api.call("POST", path, headers=ADMIN, raw=body)
+    assert reply.status == status, reply.raw[:300]
+    assert reply.body["error"]["code"] == code
+
+
+def test_given_a_json_body_when_starting_a_run_then_it_is_the_same_as_the_query(cal_api: Api) -> None:
+    started = cal_api.post("/admin/calibrations", {"examId": "clf-c02", "dryRun": True}, headers=ADMIN)
+    assert started.status == 202 and started.body["dryRun"] is True
+    assert _finished(cal_api, started.body["calibrationId"])["dryRun"] is True
+
+
+@pytest.mark.parametrize(
+    ("calibration_id", "status", "code"),
+    [
+        ("20990101T000000Z-abcdef", 404, "calibration_not_found"),  # well formed, never started
+        ("not-a-run-id", 422, "invalid_request"),
+        ("x" * 40, 422, "invalid_request"),
+    ],
+)
+def test_given_an_unknown_or_malformed_run_id_then_404_or_422(
+    cal_api: Api, calibration_id: str, status: int, code: str
+) -> None:
+    reply = cal_api.get(f"/admin/calibrations/{calibration_id}", headers=ADMIN)
+    assert reply.status == status, reply.raw[:300]
+    assert reply.body["error"]["code"] == code
