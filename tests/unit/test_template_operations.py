@@ -31,9 +31,9 @@ def _alarm_on(function: str, metric: str) -> str | None:
     for name, res in ALARMS.items():
         p = res["Properties"]
         dims = p.get("Dimensions", [])
-        if p.get("Namespace") == "AWS/Lambda" and p.get("MetricName") == metric:
-            if {"Name": "FunctionName", "Value": {"Ref": function}} in dims:
-                return name
+        on_function = {"Name": "FunctionName", "Value": {"Ref": function}} in dims
+        if p.get("Namespace") == "AWS/Lambda" and p.get("MetricName") == metric and on_function:
+            return name
     return None
 
 
@@ -79,7 +79,10 @@ def test_the_service_level_alarms_exist() -> None:
     assert latency["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ExamApiFunction"}}]
     rate = ALARMS["Api5xxRateAlarm"]["Properties"]["Metrics"]
     assert {m["MetricStat"]["Metric"]["MetricName"] for m in rate if "MetricStat" in m} == {"5XXError", "Count"}
-    for name, metric in (("DynamoDbThrottlesAlarm", "ThrottledRequests"), ("DynamoDbSystemErrorsAlarm", "SystemErrors")):
+    for name, metric in (
+        ("DynamoDbThrottlesAlarm", "ThrottledRequests"),
+        ("DynamoDbSystemErrorsAlarm", "SystemErrors"),
+    ):
         (query,) = ALARMS[name]["Properties"]["Metrics"]
         sql = query["Expression"]["Fn::Sub"]
         assert f"SUM({metric})" in sql
