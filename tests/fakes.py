@@ -72,8 +72,7 @@ class InMemoryStore:
         old = self.banks.get(exam_id)
         merged = {i["id"]: i for i in (old.items if old else [])}
         for i in items:
-            merged[i["id"]] = copy.deepcopy(dict(i))
-            self.item_history.pop((exam_id, i["id"]), None)  # a Put replaces the whole record
+            merged[i["id"]] = copy.deepcopy(dict(i))  # the item's history is kept, as DynamoStore keeps it
         version = (old.version if old else 0) + 1
         self.banks[exam_id] = StoredBank(copy.deepcopy(blueprint), version, list(merged.values()))
         return version

@@ -434,8 +434,13 @@ class DynamoStore:
         return int(item["version"]["N"]) if item else None
 
     def put_bank(self, exam_id: str, blueprint: dict[str, Any], items: Sequence[dict[str, Any]]) -> int:
-        """Write every item, then bump the bank version (so caches reload once everything is in)."""
-        self._batch_put([{"PutRequest": {"Item": _bank_item(exam_id, dict(it))}} for it in items])
+        """Write every item, then bump the bank version (so caches reload once everything is in).
+
+        An item's record is replaced whole, so the audit history its patches recorded is read first and
+        written back with it: loading the files again never erases who changed what (a patch landing
+        between the read and the write could still lose its entry; loads are operator runs)."""
+        histories = self._histories(exam_id)
+        self._batch_put([{"PutRequest": {"Item": _bank_item(exam_id, dict(it), histories)}} for it in items])
         out = self._call(
             "update_item",
             TableName=self.items_table,
@@ -726,11 +731,26 @@ class DynamoStore:
         history = json.loads(item["history"]["S"]) if "history" in item else []
         return json.loads(item["doc"]["S"]), history
 
+    def _histories(self, exam_id: str) -> dict[str, dict[str, Any]]:
+        """Each item's recorded history attribute, by sort key (items never patched have none)."""
+        return {
+            it["sk"]["S"]: it["history"]
+            for it in self._query_all(
+                TableName=self.items_table,
+                KeyConditionExpression="pk = :e AND begins_with(sk, :i)",
+                FilterExpression="attribute_exists(history)",
+                ProjectionExpression="sk, history",
+                ExpressionAttributeValues={":e": _s(exam_id), ":i": _s("ITEM#")},
+                ConsistentRead=True,
+            )
+        }
+
     def put_items(self, exam_id: str, items: Sequence[dict[str, Any]]) -> int:
         """Write validated items (new or replacing) and bump the bank version: one transaction per 99."""
+        histories = self._histories(exam_id)  # kept, as in put_bank
         for chunk in _chunks([dict(i) for i in items], 99):
             actions: list[dict[str, Any]] = [
-                {"Put": {"TableName": self.items_table, "Item": _bank_item(exam_id, it)}} for it in chunk
+                {"Put": {"TableName": self.items_table, "Item": _bank_item(exam_id, it, histories)}} for it in chunk
             ]
             actions.append(_bump_version(self.items_table, exam_id))
             self._call("transact_write_items", TransactItems=actions)
@@ -914,8 +934,8 @@ class DynamoStore:
 _EXAMS_KEY = {"pk": _s("EXAMS"), "sk": _s("LIST")}
 
 
-def _bank_item(exam_id: str, it: dict[str, Any]) -> dict[str, Any]:
-    return {
+def _bank_item(exam_id: str, it: dict[str, Any], histories: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    record = {
         "pk": _s(exam_id),
         "sk": _s(f"ITEM#{it['id']}"),
         "doc": _s(json.dumps(it, separators=(",", ":"), sort_keys=True)),
@@ -923,6 +943,10 @@ def _bank_item(exam_id: str, it: dict[str, Any]) -> dict[str, Any]:
         "task": _s(it["task"]),
         "itemVersion": _n(it.get("version", 1)),
     }
+    history = (histories or {}).get(record["sk"]["S"])
+    if history is not None:
+        record["history"] = history
+    return record
 
 
 def _bump_version(table: str, exam_id: str) -> dict[str, Any]:

@@ -46,7 +46,7 @@ Bank and administration
   None; publish returns None for an unknown exam and a count for a known one, the bank reading the same.
 - ``test_admin_items_*``: load_item (doc and history), put_items bumps the version and needs the bank,
   replace_item on the expected version appends the audit and bumps the bank, a stale or unknown one is
-  refused; an import (put) drops an item's history today (strict xfail: reported as a store bug).
+  refused; an import (put) keeps an item's history.
 - ``test_claim_stats_counts_an_attempt_once``; ``test_item_sums_add_up``: ADD semantics, ``_TOTAL``,
   floats as the store writes them (six significant digits).
 """
@@ -544,11 +544,6 @@ def test_admin_items_put_items_needs_the_bank(store: Any) -> None:
     assert store.load_item(EXAM, "a-1") is None and store.bank_version(EXAM) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DynamoStore.put_items (and put_bank) Put the whole item record, so an import drops the audit "
-    "history that replace_item kept (reported; the fake does the same so the two agree)",
-)
 def test_admin_items_an_import_keeps_the_items_history(store: Any) -> None:
     store.put_bank(EXAM, TINY_BLUEPRINT, _items("a-1"))
     audit = {"by": "ops", "version": 2}
@@ -556,6 +551,20 @@ def test_admin_items_an_import_keeps_the_items_history(store: Any) -> None:
     store.put_items(EXAM, [raw_item("a-1", b=2.0) | {"version": 3}])
     found = store.load_item(EXAM, "a-1")
     assert found is not None and found[1] == [audit]
+
+
+def test_bank_loading_the_files_again_keeps_the_items_history(store: Any) -> None:
+    # Given an item patched after the bank was loaded
+    store.put_bank(EXAM, TINY_BLUEPRINT, _items("a-1"))
+    audit = {"by": "ops", "version": 2}
+    store.replace_item(EXAM, raw_item("a-1", b=1.0) | {"version": 2}, 1, audit)
+
+    # When the files are loaded again (the loader's put_bank)
+    store.put_bank(EXAM, TINY_BLUEPRINT, _items("a-1"))
+
+    # Then the item is the files' again, and who changed it before is still recorded
+    found = store.load_item(EXAM, "a-1")
+    assert found is not None and found[0]["b"] == raw_item("a-1")["b"] and found[1] == [audit]
 
 
 def test_claim_stats_counts_an_attempt_once(store: Any) -> None:
