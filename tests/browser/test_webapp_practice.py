@@ -138,7 +138,8 @@ def test_study_mode_off_gives_no_checks_and_an_empty_missed_set_says_what_to_do(
     page.get_by_test_id("practice-mode").select_option("missed")
     expect(page.get_by_test_id("practice-domain")).to_be_hidden()
     page.get_by_test_id("start-practice").click()
-    expect(page.get_by_role("alert").filter(has_text="nothing to practise")).to_contain_text("Take a full exam")
+    expect(page.get_by_test_id("practice-error")).to_contain_text("nothing to practise in this set yet")
+    expect(page.get_by_test_id("practice-error")).to_contain_text("Take a full exam")
     start_practice(page, "unseen", 3, study=False)
     page.get_by_test_id("option").first.click()
     expect(page.get_by_test_id("check")).to_have_count(0)
@@ -201,6 +202,13 @@ def take_diagnostic(page: Page, base: str) -> tuple[str, list[dict[str, Any]]]:
         expect(page.get_by_test_id("question-stem")).to_have_text(q["stem"])
         for i in picks_for(number, q):
             page.get_by_test_id("option").nth(i).click()
+        if number == 5:  # a reload keeps the answers, which live only in this tab until the submit
+            page.reload()
+            expect(page.get_by_test_id("progress")).to_have_text("Question 5 of 10")
+            states = page.evaluate(
+                "() => [...document.querySelectorAll('[data-testid=nav-q]')].map(b => b.dataset.state)"
+            )
+            assert states == ["answered"] * 5 + ["unanswered"] * 5
         page.get_by_test_id("to-review" if number == 10 else "next").click()
     expect(page.get_by_test_id("answered-summary")).to_have_text("10 of 10 answered, 0 unanswered, 0 flagged.")
     page.get_by_test_id("submit").click()

@@ -104,9 +104,10 @@ const modeName = (a) => MODES[a.mode] || `Practice (${a.mode})`;
 
 /**
  * The practice card: a domain, missed or unseen set, its size, and study mode (on by default).
- * @param {any} exam @param {HomeActions} actions @param {HTMLElement} errorEl
+ * @param {any} exam @param {HomeActions} actions
  */
-function practiceCard(exam, actions, errorEl) {
+function practiceCard(exam, actions) {
+  const errorEl = h("p", { class: "error-text", role: "alert", "data-testid": "practice-error" });
   const mode = /** @type {HTMLSelectElement} */ (h("select", { id: "p-mode", "data-testid": "practice-mode" },
     h("option", { value: "domain" }, "One domain"),
     h("option", { value: "missed" }, "Questions I missed or flagged"),
@@ -132,7 +133,7 @@ function practiceCard(exam, actions, errorEl) {
     h("p", {}, h("label", { for: "p-mode" }, "Set "), mode), domainRow,
     h("p", {}, h("label", { for: "p-size" }, "Questions (1–65) "), size),
     h("p", { class: "check-row" }, study, " ", h("label", { for: "p-study" }, "Study mode: check each answer and read the explanations as you go")),
-    button));
+    button, errorEl));
 }
 
 /**
@@ -214,6 +215,6 @@ export function homeView(exams, open, history, progress, actions) {
   const diagnostic = h("p", {}, "New here? ", h("a", { href: "#/diagnostic", "data-testid": "open-diagnostic" },
     "Take the free 10-question diagnostic"), " for a first estimate.");
   return /** @type {Node[]} */ ([h("h1", {}, "Your exams"), errorEl, resume, ...examCards,
-    exam ? practiceCard(exam, actions, errorEl) : "", diagnostic, ...progressPart,
+    exam ? practiceCard(exam, actions) : "", diagnostic, ...progressPart,
     h("h2", {}, "History"), historyTable(history)].filter((n) => n !== ""));
 }
