@@ -18,11 +18,13 @@ from tests.browser.test_webapp import (  # the fixtures are used by name
     base_url,  # noqa: F401
     browser,  # noqa: F401
     desktop,  # noqa: F401
+    focused_testid,
     me,
     phone,  # noqa: F401
     picks_for,
     scanning,
     sign_in,
+    tab_to,
 )
 from tests.e2e.conftest import Api
 
@@ -126,6 +128,35 @@ def test_a_practice_set_in_study_mode_shows_the_apis_check_after_each_answer_the
     expect(page.get_by_test_id("review-q")).to_have_count(4)
     page.goto(f"{base_url}/#/")
     expect(page.get_by_test_id("history")).to_contain_text("Practice: one domain")
+    assert not desktop.errors
+
+
+def test_study_mode_by_keyboard_alone_checks_with_enter_moves_focus_to_the_verdict_and_locks_the_answer(
+    base_url: str,  # noqa: F811
+    desktop: Tab,  # noqa: F811
+) -> None:
+    page, api, who = desktop.page, Api(base_url), me("web-study-keys")
+    sign_in(page, base_url, "web-study-keys")
+    attempt_id = start_practice(page, "unseen", 3)
+    questions = api.get(f"/me/attempts/{attempt_id}", headers=who).body["questions"]
+    for number, q in enumerate(questions, start=1):
+        assert focused_testid(page) == "question-stem"
+        picks = picks_for(number, q)
+        for i in picks:
+            page.keyboard.press(str(i + 1))
+        tab_to(page, "check")
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("check-verdict")).to_be_visible()
+        assert focused_testid(page) == "check-verdict"
+        other = next(i for i in range(len(q["options"])) if i not in picks)
+        page.keyboard.press(str(other + 1))  # a checked answer is final: the key changes nothing
+        expect(page.get_by_test_id("option").nth(other)).not_to_be_checked()
+        page.keyboard.press("n")
+    expect(page.get_by_test_id("answered-summary")).to_have_text("3 of 3 answered, 0 unanswered, 0 flagged.")
+    saved = api.get(f"/me/attempts/{attempt_id}", headers=who).body["responses"]
+    assert {r["questionId"]: sorted(r["selected"]) for r in saved} == {
+        q["questionId"]: sorted(q["options"][i]["id"] for i in picks_for(n, q)) for n, q in enumerate(questions, 1)
+    }
     assert not desktop.errors
 
 
