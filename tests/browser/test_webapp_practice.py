@@ -55,6 +55,13 @@ def start_practice(page: Page, mode: str, size: int, domain: str | None = None, 
     return attempt_id_in(page, "exam")
 
 
+def practice_as(page: Page, base: str, candidate: str, mode: str, size: int, domain: str | None = None) -> Any:
+    """Sign in as ``candidate``, start a practice set in study mode from Home, and return the API's attempt."""
+    sign_in(page, base, candidate)
+    attempt_id = start_practice(page, mode, size, domain)
+    return Api(base).get(f"/me/attempts/{attempt_id}", headers=me(candidate)).body
+
+
 def check_and_compare(page: Page, number: int, question: dict[str, Any]) -> dict[str, Any]:
     """Choose this question's picks, press Check answer, and see the app show what the API's check answered."""
     for i in picks_for(number, question):
@@ -81,9 +88,8 @@ def test_a_practice_set_in_study_mode_shows_the_apis_check_after_each_answer_the
     desktop: Tab,  # noqa: F811
 ) -> None:
     page, api, who = desktop.page, Api(base_url), me("web-study")
-    sign_in(page, base_url, "web-study")
-    attempt_id = start_practice(page, "domain", 4, DOMAIN)
-    body = api.get(f"/me/attempts/{attempt_id}", headers=who).body
+    body = practice_as(page, base_url, "web-study", "domain", 4, DOMAIN)
+    attempt_id = body["attemptId"]
     assert body["mode"] == "domain" and body["remainingSeconds"] is None
     questions = body["questions"]
     expect(page.get_by_test_id("progress")).to_have_text("Question 1 of 4")
@@ -136,9 +142,8 @@ def test_study_mode_by_keyboard_alone_checks_with_enter_moves_focus_to_the_verdi
     desktop: Tab,  # noqa: F811
 ) -> None:
     page, api, who = desktop.page, Api(base_url), me("web-study-keys")
-    sign_in(page, base_url, "web-study-keys")
-    attempt_id = start_practice(page, "unseen", 3)
-    questions = api.get(f"/me/attempts/{attempt_id}", headers=who).body["questions"]
+    served = practice_as(page, base_url, "web-study-keys", "unseen", 3)
+    attempt_id, questions = served["attemptId"], served["questions"]
     for number, q in enumerate(questions, start=1):
         assert focused_testid(page) == "question-stem"
         picks = picks_for(number, q)
