@@ -102,6 +102,9 @@ def test_a_practice_set_in_study_mode_shows_the_apis_check_after_each_answer_the
         checked = check_and_compare(page, number, q)
         assert checked["domainId"] == DOMAIN
         checks[q["questionId"]] = checked
+        nav = page.get_by_test_id("nav-q").nth(number - 1)  # the navigator marks it right or wrong
+        expect(nav).to_have_attribute("data-check", "right" if checked["correct"] else "wrong")
+        expect(nav).to_have_attribute("aria-label", re.compile(", correct" if checked["correct"] else ", incorrect"))
         if number == 2:
             expect(page.get_by_test_id("save-state")).to_have_text("All answers saved")
             page.screenshot(path=str(REPORTS / "web-practice.png"), full_page=True)

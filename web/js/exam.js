@@ -123,7 +123,9 @@ class ExamScreen {
         h("span", { class: "nav-q sample answered", "aria-hidden": "true" }, "1"), " answered ",
         h("span", { class: "nav-q sample", "aria-hidden": "true" }, "2"), " unanswered ",
         h("span", { class: "nav-q sample flagged", "aria-hidden": "true" }, "3"), " flagged ",
-        h("span", { class: "nav-q sample current", "aria-hidden": "true" }, "4"), " current"));
+        h("span", { class: "nav-q sample current", "aria-hidden": "true" }, "4"), " current",
+        this.study ? h("span", {}, h("span", { class: "nav-q sample answered right", "aria-hidden": "true" }, "5"), " right ",
+          h("span", { class: "nav-q sample answered wrong", "aria-hidden": "true" }, "6"), " wrong") : ""));
     this.keysHelp = h("p", { class: "muted keys" }, "Keys: 1–6 or A–E choose an option, N next, P previous, F flag."
       + (this.study ? " Study mode: Check answer shows right or wrong and the explanations; a checked answer is final." : ""));
   }
@@ -275,7 +277,12 @@ class ExamScreen {
       if (current) b.setAttribute("aria-current", "step"); else b.removeAttribute("aria-current");
       b.dataset.state = answered ? "answered" : "unanswered";
       b.dataset.flagged = String(ans.flagged);
-      b.setAttribute("aria-label", `Question ${qq.number}, ${answered ? "answered" : "unanswered"}${ans.flagged ? ", flagged" : ""}`);
+      const checked = this.checks.get(qq.questionId);  // study mode: right or wrong, once checked
+      b.classList.toggle("right", !!checked && checked.correct);
+      b.classList.toggle("wrong", !!checked && !checked.correct);
+      b.dataset.check = checked ? (checked.correct ? "right" : "wrong") : "";
+      b.setAttribute("aria-label", `Question ${qq.number}, ${answered ? "answered" : "unanswered"}`
+        + `${checked ? (checked.correct ? ", correct" : ", incorrect") : ""}${ans.flagged ? ", flagged" : ""}`);
     });
   }
 
