@@ -26,7 +26,7 @@ from exam_core.models.api import (
     ItemStats,
     SuspectList,
 )
-from exam_core.models.bank import Blueprint, Item
+from exam_core.models.bank import Item
 from exam_core.settings import Settings
 from exam_core.store import AdminStore
 
@@ -55,8 +55,7 @@ class AdminService:
         stored = self.store.load_bank(exam_id)
         if stored is None:
             raise NotFound(f"no exam {exam_id!r}", code="exam_not_found", details=[{"examId": exam_id}])
-        blueprint = Blueprint.model_validate(stored.blueprint)
-        return Bank.build(blueprint, (Item.model_validate(i) for i in stored.items), stored.version)
+        return Bank.from_stored(stored)  # a listing validates only the page it returns
 
     @staticmethod
     def _out(bank: Bank, item: Item) -> AdminItem:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from pydantic import ValidationError
 from pydantic_core import to_json
@@ -54,6 +54,21 @@ def parse_items(blueprint: Blueprint, raw_items: Iterable[Mapping[str, Any]]) ->
     if errors:
         raise BankValidationError(errors)
     return items
+
+
+class StoredParts(Protocol):
+    """What ``Bank.from_stored`` reads of the store's ``StoredBank`` (the bank does not import the store)."""
+
+    @property
+    def blueprint(self) -> dict[str, Any]: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def items(self) -> list[dict[str, Any]]: ...
+    @property
+    def index(self) -> list[list[Any]] | None: ...
+    @property
+    def docs(self) -> list[str] | None: ...
 
 
 class LazyItem:
@@ -120,6 +135,15 @@ class Bank:
     @classmethod
     def build(cls, blueprint: Blueprint, items: Iterable[Item], version: int = 1) -> Bank:
         return cls._indexed(blueprint, {i.id: i for i in items}, version)
+
+    @classmethod
+    def from_stored(cls, stored: StoredParts) -> Bank:
+        """As read from the store: from its compiled snapshot (items validated on first use) when it came
+        with one, else from its item documents, each validated now."""
+        blueprint = Blueprint.model_validate(stored.blueprint)
+        if stored.index is not None and stored.docs is not None:
+            return cls.build_compiled(blueprint, stored.index, stored.docs, stored.version)
+        return cls.build(blueprint, (Item.model_validate(i) for i in stored.items), stored.version)
 
     @classmethod
     def build_compiled(

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from exam_core.bank import Bank
 from exam_core.errors import NotFound
-from exam_core.models.bank import Blueprint, Item
 from exam_core.store import Store
 
 
@@ -52,10 +51,6 @@ class BankCache:
         stored = self.store.load_bank(exam_id)
         if stored is None:
             raise NotFound(f"no exam {exam_id!r}", code="exam_not_found", details=[{"examId": exam_id}])
-        blueprint = Blueprint.model_validate(stored.blueprint)
-        if stored.index is not None and stored.docs is not None:  # a snapshot: items validated on first use
-            bank = Bank.build_compiled(blueprint, stored.index, stored.docs, stored.version)
-        else:
-            bank = Bank.build(blueprint, (Item.model_validate(i) for i in stored.items), stored.version)
+        bank = Bank.from_stored(stored)
         self._entries[exam_id] = _Entry(bank, now)
         return bank

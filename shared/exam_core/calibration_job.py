@@ -18,7 +18,6 @@ from exam_core.bank import Bank
 from exam_core.calibration import AttemptResponses, calibrate
 from exam_core.errors import DomainError, NotFound, StaleWrite
 from exam_core.log import logger
-from exam_core.models.bank import Blueprint, Item
 from exam_core.settings import Settings
 from exam_core.store import AdminStore
 
@@ -54,9 +53,7 @@ class CalibrationJob:
         stored = self.store.load_bank(exam_id)
         if stored is None:
             raise NotFound(f"no exam {exam_id!r}", code="exam_not_found", details=[{"examId": exam_id}])
-        return Bank.build(
-            Blueprint.model_validate(stored.blueprint), (Item.model_validate(i) for i in stored.items), stored.version
-        )
+        return Bank.from_stored(stored)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
