@@ -365,6 +365,8 @@ def _say(text: str) -> None:
 def _json_default(value: Any) -> Any:
     if hasattr(value, "timestamp"):  # a stream record's ApproximateCreationDateTime: epoch seconds, as Lambda sends
         return int(value.timestamp())
+    if hasattr(value, "isoformat"):  # an item's lastVerified date, as the files and the import body carry it
+        return value.isoformat()
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
