@@ -159,10 +159,10 @@ def freshness(items: list[Item], rules: Freshness, today: date) -> tuple[list[st
             problems += [f"{i} states a fact past its date ({fact.id}, {fact.on}): {fact.message}" for i in stating]
         elif (fact.on - today).days <= DATED_FACT_NOTICE_DAYS:
             warnings.append(f"{len(stating)} item(s) state {fact.id}, which changes on {fact.on}: {', '.join(stating)}")
-    # Until every item is backfilled, an item with no services is a warning, like an unverified one.
-    unlisted = [i.id for i in live if not i.services]
-    if unlisted:
-        warnings.append(f"{len(unlisted)} item(s) list no services: {', '.join(unlisted[:10])}")
+    # Every live item names the services it relies on (the vocabulary's names), so a renamed or retired
+    # service finds every item it touches (GET /admin/reports/items?service=). Backfilled 2026-12-02.
+    if rules.services is not None:
+        problems += [f"{i.id} lists no services (name them from services.yaml)" for i in live if not i.services]
     stale = [i.id for i in live if i.last_verified is None or (today - i.last_verified).days > VERIFY_WITHIN_DAYS]
     if stale:
         shown = ", ".join(stale[:10]) + (f" and {len(stale) - 10} more" if len(stale) > 10 else "")

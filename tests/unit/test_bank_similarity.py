@@ -51,3 +51,19 @@ def test_given_an_unknown_service_name_or_an_old_verification_then_fail_and_warn
     assert any(bad.id in p and "not in services.yaml" in p for p in problems)
     assert not any(old.id in p for p in problems)
     assert any("not verified" in w and old.id in w for w in warnings)
+
+
+def test_given_an_item_that_names_no_service_then_the_check_fails(bank_files: tuple[Blueprint, list[Item]]) -> None:
+    # Given the exam's vocabulary, and one item naming no service
+    _, items = bank_files
+    rules = bank_check.read_freshness(EXAM_DIR)
+    bare = items[2].model_copy(update={"services": []})
+    named = items[3].model_copy(update={"services": ["Amazon S3"]})
+
+    # When the freshness rules run
+    problems, _ = bank_check.freshness([bare, named], rules, date(2026, 12, 2))
+
+    # Then the bare item is a problem (a renamed service could not find it), the named one is not
+    assert [p for p in problems if "lists no services" in p] == [
+        f"{bare.id} lists no services (name them from services.yaml)"
+    ]
