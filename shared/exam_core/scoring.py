@@ -97,11 +97,14 @@ WLE_MIN_ITEMS = 30
 WLE_BOUND = 12.0  # search interval for the WLE, logits (raw 0 and raw n land near -4 and +4 on 50 items)
 
 
-def _wle_terms(theta: float, difficulties: Sequence[float]) -> tuple[float, float]:
-    """f(theta) = sum P - I'/(2I) (the WLE solves f = r) and its derivative, for Rasch items."""
+def _wle_terms(theta: float, exp_b: Sequence[float]) -> tuple[float, float]:
+    """f(theta) = sum P - I'/(2I) (the WLE solves f = r) and its derivative, for Rasch items given as
+    ``exp(b)``: P = 1 / (1 + exp(b) exp(-theta)), one ``exp`` per call instead of one per item (a full
+    form's table solves 51 raw scores with a few Newton steps each, on the request that starts it)."""
     s_p = s_i = s_i1 = s_i2 = 0.0
-    for b in difficulties:
-        p = 1.0 / (1.0 + math.exp(b - theta)) if theta - b > -700 else 0.0
+    e = math.exp(-theta)  # theta stays within +/- WLE_BOUND: no overflow
+    for eb in exp_b:
+        p = 1.0 / (1.0 + eb * e)
         pq = p * (1.0 - p)
         s_p += p
         s_i += pq
@@ -113,7 +116,7 @@ def _wle_terms(theta: float, difficulties: Sequence[float]) -> tuple[float, floa
     return value, slope
 
 
-def wle(raw: int, difficulties: Sequence[float], start: float = 0.0) -> float:
+def wle(raw: int, difficulties: Sequence[float], start: float = 0.0, exp_b: Sequence[float] | None = None) -> float:
     """Warm's (1989) weighted likelihood estimate of theta for raw score ``raw`` on Rasch items.
 
     Maximises L(theta) * sqrt(I(theta)); for Rasch its score equation is r = sum P_j + I'/(2I) with the
@@ -122,12 +125,18 @@ def wle(raw: int, difficulties: Sequence[float], start: float = 0.0) -> float:
     """
     if not difficulties:
         return 0.0
+    return _wle_solve(raw, exp_b if exp_b is not None else [math.exp(b) for b in difficulties], start)[0]
+
+
+def _wle_solve(raw: int, exp_b: Sequence[float], start: float) -> tuple[float, float]:
+    """The WLE for ``raw`` and f's slope there (so the next raw score can start one Newton step ahead)."""
     lo, hi = -WLE_BOUND, WLE_BOUND
     theta = min(hi, max(lo, start))
+    slope = 0.0
     for _ in range(60):
-        value, slope = _wle_terms(theta, difficulties)
+        value, slope = _wle_terms(theta, exp_b)
         gap = value - raw
-        if abs(gap) < 1e-9:
+        if abs(gap) < 1e-7:  # raw-score units: theta within ~1e-7 logits, far below a scaled point
             break
         if gap > 0:
             hi = theta
@@ -137,7 +146,7 @@ def wle(raw: int, difficulties: Sequence[float], start: float = 0.0) -> float:
         theta = step if lo < step < hi else (lo + hi) / 2
         if hi - lo < 1e-9:
             break
-    return theta
+    return theta, slope
 
 
 def conversion_table(difficulties: Sequence[float], scale: Scale, scoring: Scoring = "auto") -> list[ScoreRow]:
@@ -161,6 +170,8 @@ def conversion_table(difficulties: Sequence[float], scale: Scale, scoring: Scori
     split_share = _share_above(NODES[split], scale.theta_cut) if split < len(NODES) else 0.0
     rows: list[ScoreRow] = []
     estimate = 0.0
+    exp_b = [math.exp(b) for b in difficulties] if scoring == "wle" else None
+    slope = 0.0
     for r in range(len(difficulties) + 1):
         if r:
             weights = list(map(mul, weights, _EXP_THETA))
@@ -174,7 +185,9 @@ def conversion_table(difficulties: Sequence[float], scale: Scale, scoring: Scori
         above = sum(weights[split + 1 :]) + split_share * weights[split] if split < len(NODES) else 0.0
         p_pass = above / total
         if scoring == "wle":
-            estimate = wle(r, difficulties, estimate if r else mean)
+            # Start each raw score one Newton step from the last root (f rises by 1 per raw point).
+            start = estimate + 1.0 / slope if r and slope > 1e-12 else mean
+            estimate, slope = _wle_solve(r, exp_b or [], start)
             centre = estimate
         else:
             centre = mean
