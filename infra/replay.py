@@ -34,6 +34,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from infra.local.streams import matches  # the local stream pump's event-pattern matching
+
 ROOT = Path(__file__).resolve().parent.parent
 CONSUMER = ROOT / "functions" / "item_stats" / "app.py"
 FILTER = {"dynamodb": {"Keys": {"sk": {"S": ["META"]}}, "NewImage": {"st": {"S": ["submitted"]}}}}
@@ -71,14 +73,6 @@ def batch_info(body: str) -> BatchInfo:
     )
 
 
-def _matches(pattern: Any, data: Any) -> bool:
-    if isinstance(pattern, dict):
-        return isinstance(data, dict) and all(k in data and _matches(v, data[k]) for k, v in pattern.items())
-    if isinstance(pattern, list):
-        return data in pattern
-    return bool(pattern == data)
-
-
 def _lambda_shape(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     """A GetRecords record as Lambda delivers it: the stream's ARN added, the timestamp in epoch seconds."""
     data = dict(record["dynamodb"])
@@ -104,7 +98,7 @@ def read_batch(streams: Any, info: BatchInfo) -> list[dict[str, Any]]:
         for record in page:
             if int(record["dynamodb"]["SequenceNumber"]) > end:
                 return records
-            if _matches(FILTER, record):
+            if matches(FILTER, record):
                 records.append(_lambda_shape(record, info.stream_arn))
         iterator = out.get("NextShardIterator")
         if not page or not iterator:

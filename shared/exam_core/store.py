@@ -333,15 +333,17 @@ class DynamoStore:
             compiled = self._read_snapshot(exam_id, version, int(snap["n"]["N"]))
             if compiled is not None:
                 return StoredBank(blueprint, version, index=compiled[0], docs=compiled[1])
-        items = [
-            json.loads(it["doc"]["S"])
-            for it in self._query_all(
-                TableName=self.items_table,
-                KeyConditionExpression="pk = :e AND begins_with(sk, :i)",
-                ExpressionAttributeValues={":e": _s(exam_id), ":i": _s("ITEM#")},
-            )
-        ]
+        items = [json.loads(it["doc"]["S"]) for it in self._item_rows(exam_id)]
         return StoredBank(blueprint, version, items)
+
+    def _item_rows(self, exam_id: str, **query: Any) -> Iterator[dict[str, Any]]:
+        """Every ``ITEM#`` row of an exam (not META, not snapshot chunks), by a paged Query."""
+        return self._query_all(
+            TableName=self.items_table,
+            KeyConditionExpression="pk = :e AND begins_with(sk, :i)",
+            ExpressionAttributeValues={":e": _s(exam_id), ":i": _s("ITEM#")},
+            **query,
+        )
 
     def _read_snapshot(self, exam_id: str, version: int, count: int) -> tuple[list[list[Any]], list[str]] | None:
         from exam_core.bank_snapshot import chunk_key, decode
@@ -382,15 +384,7 @@ class DynamoStore:
         if meta is None:
             return None
         version = int(meta["version"]["N"])
-        items = [
-            json.loads(it["doc"]["S"])
-            for it in self._query_all(
-                TableName=self.items_table,
-                KeyConditionExpression="pk = :e AND begins_with(sk, :i)",
-                ExpressionAttributeValues={":e": _s(exam_id), ":i": _s("ITEM#")},
-                ConsistentRead=True,
-            )
-        ]
+        items = [json.loads(it["doc"]["S"]) for it in self._item_rows(exam_id, ConsistentRead=True)]
         chunks = encode(json.loads(meta["blueprint"]["S"]), version, items)
         self._batch_put(
             [
@@ -733,17 +727,13 @@ class DynamoStore:
 
     def _histories(self, exam_id: str) -> dict[str, dict[str, Any]]:
         """Each item's recorded history attribute, by sort key (items never patched have none)."""
-        return {
-            it["sk"]["S"]: it["history"]
-            for it in self._query_all(
-                TableName=self.items_table,
-                KeyConditionExpression="pk = :e AND begins_with(sk, :i)",
-                FilterExpression="attribute_exists(history)",
-                ProjectionExpression="sk, history",
-                ExpressionAttributeValues={":e": _s(exam_id), ":i": _s("ITEM#")},
-                ConsistentRead=True,
-            )
-        }
+        rows = self._item_rows(
+            exam_id,
+            FilterExpression="attribute_exists(history)",
+            ProjectionExpression="sk, history",
+            ConsistentRead=True,
+        )
+        return {it["sk"]["S"]: it["history"] for it in rows}
 
     def put_items(self, exam_id: str, items: Sequence[dict[str, Any]]) -> int:
         """Write validated items (new or replacing) and bump the bank version: one transaction per 99."""
